@@ -1,0 +1,58 @@
+"""Where the project keeps what it downloads or computes (never inside the repository).
+
+The root is ``$ROBERTA_MATH_CACHE`` when set, else ``$XDG_CACHE_HOME/roberta-math``,
+else ``~/.cache/roberta-math``. Writes go through :func:`atomic_write_bytes` so that an
+interrupted run never leaves a half-written file under its final name.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+def cache_root() -> Path:
+    """The per-user cache directory (created on first use).
+
+    >>> import os, tempfile
+    >>> os.environ["ROBERTA_MATH_CACHE"] = d = tempfile.mkdtemp()
+    >>> str(cache_root()) == d
+    True
+    >>> del os.environ["ROBERTA_MATH_CACHE"]
+    """
+    env = os.environ.get("ROBERTA_MATH_CACHE")
+    if env:
+        root = Path(env)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = (Path(xdg) if xdg else Path.home() / ".cache") / "roberta-math"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file and an atomic rename.
+
+    >>> import tempfile
+    >>> p = Path(tempfile.mkdtemp()) / "a" / "b.txt"
+    >>> atomic_write_bytes(p, b"hi")
+    >>> p.read_bytes()
+    b'hi'
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Text version of :func:`atomic_write_bytes` (UTF-8, ``\\n`` line ends)."""
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,35 @@
+"""The seed notebook's ``get_attention_weights``, completed."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def get_attention_weights(text: str, model: torch.nn.Module, tokenizer) -> tuple[tuple[Tensor, ...], Tensor]:
+    """Every layer's attention weights for one text, and the token ids they refer to.
+
+    - Returns ``(attention, input_ids)``: ``attention`` is a tuple with one tensor of
+      shape ``(1, heads, seq, seq)`` per layer (row = the attending token, column = the
+      token attended to, each row summing to 1); ``input_ids`` is ``(1, seq)``.
+    - Works on any RoBERTa model: a model loaded with the fused ``sdpa`` kernel, which
+      cannot return attention weights, is switched to the eager kernel first.
+
+    >>> from transformers import RobertaConfig, RobertaModel
+    >>> config = RobertaConfig(vocab_size=300, hidden_size=8, num_hidden_layers=2,
+    ...                        num_attention_heads=2, intermediate_size=16, max_position_embeddings=40)
+    >>> class Toy:  # a stand-in tokenizer: one id per byte, wrapped in <s> ... </s>
+    ...     def __call__(self, text, return_tensors="pt"):
+    ...         return {"input_ids": torch.tensor([[0, *text.encode(), 2]])}
+    >>> attention, ids = get_attention_weights("hi!", RobertaModel(config), Toy())
+    >>> len(attention), tuple(attention[0].shape), ids.tolist()
+    (2, (1, 2, 5, 5), [[0, 104, 105, 33, 2]])
+    """
+    if getattr(model.config, "_attn_implementation", "eager") != "eager":
+        model.set_attn_implementation("eager")  # sdpa returns no attention weights
+    device = next(model.parameters()).device
+    inputs = {k: v.to(device) for k, v in tokenizer(text, return_tensors="pt").items()}
+    model.eval()
+    with torch.no_grad():
+        outputs = model(**inputs, output_attentions=True)
+    return tuple(outputs.attentions), inputs["input_ids"]
