@@ -24,7 +24,8 @@ fi
 PY=.venv/bin/python
 
 # PyTorch first and pinned: an unpinned torch would resolve to a multi-GB CUDA build.
-if ! "$PY" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')" 2>/dev/null; then
+torch_version=$("$PY" -c "import importlib.metadata as m; print(m.version('torch'))" 2>/dev/null || true)
+if [ "${torch_version%%+*}" != "2.13.0" ]; then
   echo "== installing torch 2.13.0 (CPU build)"
   "$PY" -m pip install --quiet --upgrade pip
   "$PY" -m pip install --quiet "torch==2.13.0"
@@ -43,7 +44,15 @@ fi
 
 if [ -f package-lock.json ] && { [ ${#extras[@]} -gt 0 ]; }; then
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
-    command -v npm >/dev/null || { echo "setup.sh: the site build needs Node.js and npm (e.g. apt-get install nodejs npm)" >&2; exit 2; }
+    if ! command -v npm >/dev/null; then
+      if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "== installing Node.js and npm (Debian packages) for the KaTeX renderer"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+      else
+        echo "setup.sh: the site build needs Node.js >= 18 and npm: install them (e.g. 'sudo apt-get install nodejs npm') and rerun" >&2
+        exit 2
+      fi
+    fi
     echo "== installing npm packages (KaTeX)"
     npm ci --no-audit --no-fund --loglevel=error
     touch node_modules

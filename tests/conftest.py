@@ -12,3 +12,6 @@ os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
 import torch  # noqa: E402
 
 torch.set_num_threads(2)
+
+# pytest's --doctest-modules would import this file a second time as a module: skip it.
+collect_ignore = ["conftest.py"]
