@@ -1,0 +1,322 @@
+/*
+ * roberta-math attention explorer (no framework, no network beyond its own JSON).
+ *
+ * Every element with class "rm-explorer" and a data-src attribute gets an explorer fed by
+ * that JSON (written at build time by roberta_math/figures/explorer/data.py). The page is
+ * built with createElement and textContent only: no string from the data is ever parsed as
+ * HTML, so a sentence such as "<script>...</script>" is shown as text.
+ *
+ * Head view: the tokens twice, queries on the left and keys on the right. Hover a query to
+ * preview what it attends to, click it to keep that selection (click again to release);
+ * the keys then show their weights. The grid below shows every layer x head of the
+ * sentence; click a cell to open that head.
+ */
+(function () {
+  "use strict";
+
+  var ROW = 24; // px per token row in the head view
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var ACCENT = [0, 114, 178]; // line and highlight colour (readable on light and dark pages)
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function svgEl(tag, attrs) {
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
+    return node;
+  }
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function rgba(alpha) {
+    return "rgba(" + ACCENT[0] + "," + ACCENT[1] + "," + ACCENT[2] + "," + Math.max(0, Math.min(1, alpha)).toFixed(3) + ")";
+  }
+
+  function select(labelText, options, onChange) {
+    var wrap = el("label", "rm-control");
+    wrap.appendChild(el("span", "rm-control-label", labelText));
+    var box = el("select");
+    options.forEach(function (text, i) {
+      var option = el("option", null, text);
+      option.value = String(i);
+      box.appendChild(option);
+    });
+    box.addEventListener("change", function () { onChange(parseInt(box.value, 10)); });
+    wrap.appendChild(box);
+    return { wrap: wrap, box: box };
+  }
+
+  function Explorer(root, data) {
+    this.root = root;
+    this.data = data;
+    this.example = 0;
+    this.layer = data.model.layers - 1;
+    this.head = 0;
+    this.pinned = null; // query index kept by a click
+    this.hover = null; // query index under the pointer
+    this.build();
+    this.render();
+  }
+
+  Explorer.prototype.build = function () {
+    var self = this;
+    var data = this.data;
+    clear(this.root);
+    this.root.classList.add("rm-ready");
+
+    var controls = el("div", "rm-controls");
+    this.sentenceSelect = select("Sentence", data.examples.map(function (e) { return e.text; }), function (i) {
+      self.example = i; self.pinned = null; self.hover = null; self.render();
+    });
+    var layers = [], heads = [];
+    for (var l = 0; l < data.model.layers; l++) layers.push("layer " + (l + 1));
+    for (var h = 0; h < data.model.heads; h++) heads.push("head " + (h + 1));
+    this.layerSelect = select("Layer", layers, function (i) { self.layer = i; self.render(); });
+    this.headSelect = select("Head", heads, function (i) { self.head = i; self.render(); });
+    this.sentenceSelect.box.classList.add("rm-sentence-select");
+    this.layerSelect.box.classList.add("rm-layer-select");
+    this.headSelect.box.classList.add("rm-head-select");
+    controls.appendChild(this.sentenceSelect.wrap);
+    controls.appendChild(this.layerSelect.wrap);
+    controls.appendChild(this.headSelect.wrap);
+    this.root.appendChild(controls);
+
+    this.sentence = el("p", "rm-sentence");
+    this.root.appendChild(this.sentence);
+
+    this.prediction = el("div", "rm-prediction");
+    this.root.appendChild(this.prediction);
+
+    this.caption = el("p", "rm-caption");
+    this.root.appendChild(this.caption);
+
+    this.view = el("div", "rm-headview");
+    this.queries = el("div", "rm-col rm-queries");
+    this.lines = svgEl("svg", { "class": "rm-lines", "aria-hidden": "true" });
+    this.keys = el("div", "rm-col rm-keys");
+    this.view.appendChild(this.queries);
+    this.view.appendChild(this.lines);
+    this.view.appendChild(this.keys);
+    this.root.appendChild(this.view);
+
+    this.root.appendChild(el("h3", "rm-grid-title", "All layers and heads of this sentence"));
+    this.root.appendChild(el("p", "rm-caption", "Each cell is one head's attention matrix: row i is what token i attends to, darker = more weight (square-root scale, the same for every cell). Click a cell to open it above."));
+    this.grid = el("div", "rm-grid");
+    this.root.appendChild(this.grid);
+  };
+
+  Explorer.prototype.current = function () {
+    return this.data.examples[this.example];
+  };
+
+  Explorer.prototype.matrix = function () {
+    return this.current().attention[this.layer][this.head];
+  };
+
+  Explorer.prototype.active = function () {
+    return this.hover !== null ? this.hover : this.pinned;
+  };
+
+  Explorer.prototype.render = function () {
+    this.sentenceSelect.box.value = String(this.example);
+    this.layerSelect.box.value = String(this.layer);
+    this.headSelect.box.value = String(this.head);
+    this.sentence.textContent = "\u201c" + this.current().text + "\u201d";
+    this.renderPrediction();
+    this.renderTokens();
+    this.renderHighlight();
+    this.renderGrid();
+  };
+
+  Explorer.prototype.renderPrediction = function () {
+    clear(this.prediction);
+    var p = this.current().prediction;
+    if (!p) {
+      this.prediction.appendChild(el("span", null, "This model has no classification head."));
+      return;
+    }
+    this.prediction.appendChild(el("span", "rm-prediction-title", "Prediction: "));
+    this.prediction.appendChild(el("strong", "rm-prediction-label", p.label));
+    var self = this;
+    this.data.labels.forEach(function (name) {
+      var value = p.probabilities[name];
+      var item = el("span", "rm-prob");
+      item.setAttribute("data-label", name);
+      item.appendChild(el("span", "rm-prob-name", name));
+      var bar = el("span", "rm-prob-bar");
+      var fill = el("span", "rm-prob-fill");
+      fill.style.width = (100 * value).toFixed(1) + "%";
+      bar.appendChild(fill);
+      item.appendChild(bar);
+      item.appendChild(el("span", "rm-prob-value", value.toFixed(4)));
+      self.prediction.appendChild(item);
+    });
+  };
+
+  Explorer.prototype.renderTokens = function () {
+    var self = this;
+    var example = this.current();
+    clear(this.queries);
+    clear(this.keys);
+    this.queryNodes = [];
+    this.keyNodes = [];
+    example.display.forEach(function (text, i) {
+      var q = el("button", "rm-token rm-query", text);
+      q.type = "button";
+      q.setAttribute("data-index", String(i));
+      q.setAttribute("title", example.tokens[i] + "  (id " + example.ids[i] + ")");
+      q.style.height = ROW + "px";
+      q.addEventListener("mouseenter", function () { self.hover = i; self.renderHighlight(); });
+      q.addEventListener("mouseleave", function () { self.hover = null; self.renderHighlight(); });
+      q.addEventListener("focus", function () { self.hover = i; self.renderHighlight(); });
+      q.addEventListener("blur", function () { self.hover = null; self.renderHighlight(); });
+      q.addEventListener("click", function () {
+        self.pinned = self.pinned === i ? null : i;
+        self.hover = null;
+        self.renderHighlight();
+      });
+      self.queries.appendChild(q);
+      self.queryNodes.push(q);
+
+      var k = el("div", "rm-token rm-key");
+      k.setAttribute("data-index", String(i));
+      k.setAttribute("title", example.tokens[i] + "  (id " + example.ids[i] + ")");
+      k.style.height = ROW + "px";
+      k.appendChild(el("span", "rm-key-text", text));
+      k.appendChild(el("span", "rm-weight"));
+      self.keys.appendChild(k);
+      self.keyNodes.push(k);
+    });
+    var height = example.display.length * ROW;
+    this.lines.setAttribute("height", String(height));
+    this.lines.style.height = height + "px"; // themes often set svg { height: auto }
+    this.lines.setAttribute("viewBox", "0 0 100 " + height);
+    this.lines.setAttribute("preserveAspectRatio", "none");
+  };
+
+  Explorer.prototype.renderHighlight = function () {
+    var matrix = this.matrix();
+    var active = this.active();
+    var n = matrix.length;
+    clear(this.lines);
+    for (var i = 0; i < n; i++) {
+      if (active !== null && i !== active) continue;
+      for (var j = 0; j < n; j++) {
+        var w = matrix[i][j];
+        if (w < 0.005) continue;
+        this.lines.appendChild(svgEl("line", {
+          x1: 0, y1: (i + 0.5) * ROW, x2: 100, y2: (j + 0.5) * ROW,
+          stroke: rgba(active === null ? w * 0.6 : 0.25 + 0.75 * w),
+          "stroke-width": active === null ? 1.5 : 1 + 4 * w,
+          "vector-effect": "non-scaling-stroke"
+        }));
+      }
+    }
+    for (var q = 0; q < this.queryNodes.length; q++) {
+      this.queryNodes[q].classList.toggle("rm-active", q === active);
+      this.queryNodes[q].setAttribute("aria-pressed", q === this.pinned ? "true" : "false");
+    }
+    for (var k = 0; k < this.keyNodes.length; k++) {
+      var node = this.keyNodes[k];
+      var label = node.querySelector(".rm-weight");
+      if (active === null) {
+        node.removeAttribute("data-weight");
+        node.style.backgroundColor = "";
+        label.textContent = "";
+      } else {
+        var weight = matrix[active][k];
+        node.setAttribute("data-weight", weight.toFixed(4));
+        node.style.backgroundColor = rgba(weight);
+        label.textContent = weight.toFixed(4);
+      }
+    }
+    var example = this.current();
+    if (active === null) {
+      this.caption.textContent = "Layer " + (this.layer + 1) + ", head " + (this.head + 1) +
+        ": every line joins a token (left) to a token it attends to (right), darker = more weight. " +
+        "Hover a token on the left, or click it to keep it selected.";
+    } else {
+      this.caption.textContent = "Layer " + (this.layer + 1) + ", head " + (this.head + 1) + ": what \u201c" +
+        example.display[active] + "\u201d (token " + active + ") attends to; the weights on the right sum to 1.";
+    }
+  };
+
+  Explorer.prototype.renderGrid = function () {
+    var self = this;
+    var example = this.current();
+    clear(this.grid);
+    var n = example.display.length;
+    var cell = Math.max(2, Math.floor(84 / n));
+    this.grid.style.gridTemplateColumns = "auto repeat(" + this.data.model.heads + ", auto)";
+    this.grid.appendChild(el("span", "rm-grid-corner"));
+    for (var h = 0; h < this.data.model.heads; h++) this.grid.appendChild(el("span", "rm-grid-head", "head " + (h + 1)));
+    example.attention.forEach(function (layer, l) {
+      self.grid.appendChild(el("span", "rm-grid-layer", "layer " + (l + 1)));
+      layer.forEach(function (matrix, h) {
+        var button = el("button", "rm-cell");
+        button.type = "button";
+        button.setAttribute("data-layer", String(l));
+        button.setAttribute("data-head", String(h));
+        button.setAttribute("aria-label", "layer " + (l + 1) + ", head " + (h + 1));
+        button.setAttribute("title", "layer " + (l + 1) + ", head " + (h + 1));
+        if (l === self.layer && h === self.head) button.classList.add("rm-selected");
+        var canvas = el("canvas");
+        canvas.width = n * cell;
+        canvas.height = n * cell;
+        var ctx = canvas.getContext("2d");
+        if (ctx) {
+          for (var i = 0; i < n; i++) {
+            for (var j = 0; j < n; j++) {
+              ctx.fillStyle = rgba(Math.sqrt(matrix[i][j])); // square root: small weights stay visible
+              ctx.fillRect(j * cell, i * cell, cell, cell);
+            }
+          }
+        }
+        button.appendChild(canvas);
+        button.addEventListener("click", function () { self.layer = l; self.head = h; self.render(); });
+        self.grid.appendChild(button);
+      });
+    });
+  };
+
+  function fail(root, message) {
+    clear(root);
+    root.appendChild(el("p", "rm-error", message));
+  }
+
+  function start(root) {
+    var src = root.getAttribute("data-src");
+    if (!src) {
+      fail(root, "The explorer has no data-src attribute.");
+      return;
+    }
+    root.textContent = "Loading the attention data\u2026";
+    fetch(src).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status + " for " + src);
+      return response.json();
+    }).then(function (data) {
+      root.explorer = new Explorer(root, data);
+    }).catch(function (error) {
+      fail(root, "Could not load the attention data (" + error.message + "). Open the site through a web server " +
+        "(mkdocs serve, or python -m http.server in the built site), not as a file.");
+    });
+  }
+
+  function startAll() {
+    var roots = document.querySelectorAll(".rm-explorer[data-src]");
+    for (var i = 0; i < roots.length; i++) start(roots[i]);
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", startAll);
+  } else {
+    startAll();
+  }
+})();

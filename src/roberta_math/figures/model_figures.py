@@ -1,0 +1,615 @@
+r"""Figures that run the model: tokens, attention maps, per-head statistics, real $q \cdot k$.
+
+Two steps live here. ``model`` (one example sentence): the token table, a tokenization
+diagram, the attention heatmap of one layer and head, the grid of every layer and head,
+and the model's provenance. ``heads`` (the test split): what share of its attention each
+head puts on ``<s>``, ``</s>``, the previous token, itself and punctuation, and the
+variance of the model's real query-key products against the number of components summed.
+"""
+
+from __future__ import annotations
+
+import math
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from roberta_math.figures.render import PALETTE, json_bytes, markdown_cell, markdown_table, round_floats, svg_bytes
+from roberta_math.labels import LABELS
+from roberta_math.math import linear, position_ids_from_input_ids, split_heads
+
+if TYPE_CHECKING:  # pragma: no cover
+    from roberta_math.figures.build import StepContext
+    from roberta_math.model.loading import LoadedModel
+
+HEAD_STATISTICS: tuple[str, ...] = ("bos", "eos", "previous", "self", "punctuation")
+"""The per-head statistics, in the order of the arrays below."""
+
+STATISTIC_TITLES: dict[str, str] = {
+    "bos": "on <s>",
+    "eos": "on </s>",
+    "previous": "on the previous token",
+    "self": "on itself",
+    "punctuation": "on punctuation",
+}
+
+
+def plain(text: str) -> str:
+    r"""Make text safe for a matplotlib label: a ``$`` would start mathtext.
+
+    >>> plain("costs $5")
+    'costs \\$5'
+    """
+    return text.replace("$", r"\$")
+
+
+def short_model_name(name: str) -> str:
+    """A model name short enough for a caption: the last folder of a path, a hub id as it is.
+
+    >>> short_model_name("/tmp/run-7/model"), short_model_name("cardiffnlp/twitter-roberta-base-sentiment")
+    ('model', 'cardiffnlp/twitter-roberta-base-sentiment')
+    """
+    if name.startswith(("/", ".", "~")) or name.count("/") > 1:
+        return name.rstrip("/").rsplit("/", 1)[-1] or name
+    return name
+
+
+def token_display(tokenizer: Any, token: str) -> str:
+    """Readable text of one BPE token: decoded, stripped; ``␣`` for a bare space, raw for a partial byte.
+
+    >>> class T:
+    ...     def convert_tokens_to_string(self, tokens): return {"Ġgood": " good", "Ġ": " ", "ð": "\\ufffd"}[tokens[0]]
+    >>> [token_display(T(), t) for t in ("Ġgood", "Ġ", "ð")]
+    ['good', '␣', 'ð']
+    """
+    text = tokenizer.convert_tokens_to_string([token])
+    if "\ufffd" in text:  # one byte of a multi-byte character: the raw symbol says more
+        return token
+    return text.strip() or "␣"
+
+
+def is_punctuation(text: str) -> bool:
+    """True if ``text`` (a decoded token) is non-empty and all Unicode punctuation once stripped.
+
+    >>> [is_punctuation(t) for t in (",", " !!", "...", "a.", " ", "$")]
+    [True, True, True, False, False, False]
+    """
+    stripped = text.strip()
+    return bool(stripped) and all(unicodedata.category(c).startswith("P") for c in stripped)
+
+
+# --------------------------------------------------------------------------- the example sentence
+
+
+def token_rows(tokenizer: Any, text: str, padding_idx: int = 1) -> list[dict[str, Any]]:
+    r"""One row per token of ``text``: index, BPE token, id, readable text, RoBERTa position id, characters.
+
+    The position ids are :func:`~roberta_math.math.embeddings.position_ids_from_input_ids`:
+    $\pi_t = \text{padding\_idx} + t + 1$ for the $t$-th real token (so ``<s>`` is at 2).
+    ``start``/``end`` index the characters of ``text`` the token covers (``<s>``/``</s>`` cover none).
+    """
+    encoded = tokenizer(text, return_offsets_mapping=True)
+    ids = list(encoded["input_ids"])
+    tokens = tokenizer.convert_ids_to_tokens(ids)
+    positions = position_ids_from_input_ids(torch.tensor([ids]), padding_idx)[0].tolist()
+    special = set(tokenizer.all_special_ids)
+    rows = []
+    for t, (token_id, token, position, (start, end)) in enumerate(zip(ids, tokens, positions, encoded["offset_mapping"], strict=True)):
+        rows.append(
+            {
+                "index": t,
+                "token": token,
+                "id": int(token_id),
+                "text": tokenizer.convert_tokens_to_string([token]),
+                "display": token_display(tokenizer, token),
+                "position_id": int(position),
+                "special": token_id in special,
+                "start": int(start),
+                "end": int(end),
+            }
+        )
+    return rows
+
+
+def token_table_markdown(rows: Sequence[dict[str, Any]]) -> str:
+    """The token table as a Markdown pipe table (every token escaped, shown in ``<code>``)."""
+    body = [
+        [row["index"], f"<code>{markdown_cell(row['token'])}</code>", row["id"], row["position_id"],
+         "" if row["special"] else f"{row['start']}&ndash;{row['end']}"]
+        for row in rows
+    ]
+    return markdown_table(["t", "token", "id", "position id", "characters"], body, align="rlrrr")
+
+
+def tokenization_figure(text: str, rows: Sequence[dict[str, Any]], max_chars: int = 64) -> bytes:
+    """The sentence above its tokens: one box per BPE token (``Ġ`` = a space before it), id below."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    # Layout in character units of the monospace font, wrapped into lines of max_chars.
+    gap, pad = 1.2, 0.8
+    placed, x, line = [], 0.0, 0
+    for row in rows:
+        label = row["token"]
+        width = max(len(label), len(str(row["id"]))) + pad
+        if x > 0 and x + width > max_chars:
+            x, line = 0.0, line + 1
+        placed.append((row, label, x, width, line))
+        x += width + gap
+    lines = line + 1
+    char_w, line_h = 0.105, 0.95  # inches per character, per token line
+    fig_w = max(max_chars * char_w, 4.0)
+    fig_h = 0.9 + lines * line_h + 0.35
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(-0.5, fig_w / char_w)
+    ax.set_ylim(-(fig_h - 0.55) / line_h, 0.55 / line_h)
+    ax.axis("off")
+    ax.text(0, 0.1, f"“{plain(text)}”", fontsize=11, va="center", ha="left")
+    for row, label, x0, width, line in placed:
+        y = -0.75 - line
+        colour = "#FFE9C7" if row["special"] else "#DCEBFA"
+        edge = "#E69F00" if row["special"] else "#0072B2"
+        ax.add_patch(FancyBboxPatch((x0, y - 0.2), width, 0.42, boxstyle="round,pad=0.02,rounding_size=0.12",
+                                    facecolor=colour, edgecolor=edge, linewidth=0.9))
+        ax.text(x0 + width / 2, y + 0.01, plain(label), family="DejaVu Sans Mono", fontsize=9.5, ha="center", va="center")
+        ax.text(x0 + width / 2, y - 0.38, str(row["id"]), fontsize=8, ha="center", va="center", color="0.35")
+    ax.text(0, -(fig_h - 0.75) / line_h, "boxes: BPE tokens (Ġ marks a space before the word);  numbers: token ids;  "
+            "orange: special tokens", fontsize=8, color="0.35", ha="left", va="center")
+    return svg_bytes(fig)
+
+
+def example_attentions(loaded: LoadedModel, text: str) -> np.ndarray:
+    """Every layer's attention for ``text``, shape ``(layers, heads, seq, seq)``, via the seed's ``get_attention_weights``."""
+    from roberta_math.model.attention_weights import get_attention_weights
+
+    attention, _ = get_attention_weights(text, loaded.model, loaded.tokenizer)
+    return torch.cat([a for a in attention], dim=0).double().numpy()  # (layers, heads, seq, seq)
+
+
+def attention_heatmap_figure(labels: Sequence[str], weights: np.ndarray, layer: int, head: int, model_name: str) -> bytes:
+    """One head's attention matrix (row: the attending token, column: the token attended to), with a colour bar."""
+    import matplotlib.pyplot as plt
+
+    n = len(labels)
+    size = min(max(3.6, 0.3 * n + 1.6), 9.0)
+    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=float(weights.max()), interpolation="nearest")
+    shown = [plain(t) for t in labels]
+    ax.set_xticks(range(n), shown, rotation=90, family="DejaVu Sans Mono", fontsize=8.5)
+    ax.set_yticks(range(n), shown, family="DejaVu Sans Mono", fontsize=8.5)
+    ax.set_xlabel("attended to (key)")
+    ax.set_ylabel("attending (query)")
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title(f"Layer {layer + 1}, head {head + 1}", loc="left")
+    colourbar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+    colourbar.set_label("attention weight $A_{ij}$ (each row sums to 1)")
+    fig.text(0.01, 0.005, f"model: {plain(short_model_name(model_name))}", fontsize=7, color="0.5")
+    return svg_bytes(fig)
+
+
+def attention_grid_figure(labels: Sequence[str], attentions: np.ndarray) -> bytes:
+    """Every layer (rows) and head (columns) of one sentence on a shared 0-1 colour scale."""
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import PowerNorm
+
+    layers, heads = attentions.shape[:2]
+    cell = 1.25 if heads <= 6 else 0.95
+    # Square-root colour scale (as in the explorer's grid): weights of 0.05-0.2 stay visible
+    # next to heads that put nearly everything on one token.
+    norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=1.0)
+    height = cell * layers + 1.0
+    fig, axes = plt.subplots(layers, heads, figsize=(cell * heads + 1.3, height), squeeze=False)
+    image = None
+    for l in range(layers):
+        for h in range(heads):
+            ax = axes[l][h]
+            image = ax.imshow(attentions[l, h], cmap="viridis", norm=norm, interpolation="nearest")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if l == 0:
+                ax.set_title(f"head {h + 1}", fontsize=9, fontweight="normal")
+            if h == 0:
+                ax.set_ylabel(f"layer {l + 1}", fontsize=9)
+    fig.suptitle(f"Attention of every layer and head ({len(labels)} tokens; rows attend to columns)", fontsize=11, fontweight="bold")
+    fig.subplots_adjust(left=0.06, right=0.86, top=1 - 0.75 / height, bottom=0.03, wspace=0.08, hspace=0.08)
+    colourbar_axes = fig.add_axes((0.89, 0.1, 0.025, 0.75))
+    colourbar = fig.colorbar(image, cax=colourbar_axes, ticks=[0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0])
+    colourbar.set_label("attention weight (square-root scale)")
+    return svg_bytes(fig)
+
+
+def model_summary(loaded: LoadedModel) -> dict[str, Any]:
+    """Provenance and shape of the model (name, source, parameters, sha256; layers, heads, sizes)."""
+    config = loaded.model.config
+    return {
+        "provenance": loaded.provenance.as_dict(),
+        "labels": list(loaded.labels),
+        "layers": int(config.num_hidden_layers),
+        "heads": int(config.num_attention_heads),
+        "hidden_size": int(config.hidden_size),
+        "head_dim": int(config.hidden_size // config.num_attention_heads),
+        "intermediate_size": int(config.intermediate_size),
+        "vocab_size": int(config.vocab_size),
+        "max_tokens": int(loaded.max_tokens),
+    }
+
+
+def model_markdown(summary: dict[str, Any]) -> str:
+    """A two-column table: which model produced this build's figures."""
+    p = summary["provenance"]
+    rows = [
+        ("model", f"<code>{markdown_cell(p['name'])}</code>"),
+        ("source", markdown_cell(p["source"]) + (f" (revision <code>{markdown_cell(p['revision'])}</code>)" if p.get("revision") else "")),
+        ("parameters", f"{p['parameters']:,}"),
+        ("weights SHA-256", f"<code>{p['sha256']}</code>"),
+        ("layers &times; heads", f"{summary['layers']} &times; {summary['heads']}"),
+        ("hidden size / head size", f"{summary['hidden_size']} / {summary['head_dim']}"),
+        ("vocabulary", f"{summary['vocab_size']:,} tokens"),
+    ]
+    return markdown_table(["", "this build"], rows, align="ll")
+
+
+def build_model_views(ctx: StepContext) -> dict[str, bytes]:
+    """The ``model`` step: token table, tokenization diagram, heatmap, all-heads grid, provenance."""
+    from roberta_math.errors import UserError
+
+    p = ctx.params
+    loaded = ctx.loaded()
+    padding_idx = loaded.model.config.pad_token_id
+    rows = token_rows(loaded.tokenizer, p.example_sentence, 1 if padding_idx is None else padding_idx)
+    if len(rows) > loaded.max_tokens:
+        raise UserError(f"the example sentence has {len(rows)} tokens, more than the {loaded.max_tokens} the model reads: "
+                        "choose a shorter example_sentence (--params)")
+    attentions = example_attentions(loaded, p.example_sentence)  # (layers, heads, seq, seq)
+    ctx.count_forward(1)
+    layers, heads = attentions.shape[:2]
+    layer = p.heatmap_layer % layers
+    head = p.heatmap_head % heads
+    labels = [row["display"] for row in rows]
+    summary = model_summary(loaded)
+    example = {
+        "text": p.example_sentence,
+        "tokens": rows,
+        "heatmap": {"layer": layer + 1, "head": head + 1, "numbering": "1-based"},
+        "attention": round_floats(attentions.tolist(), 4),
+    }
+    return {
+        "token_table.json": json_bytes({"text": p.example_sentence, "rows": rows}),
+        "token_table.md": token_table_markdown(rows).encode(),
+        "tokenization.svg": tokenization_figure(p.example_sentence, rows),
+        "attention_heatmap.svg": attention_heatmap_figure(labels, attentions[layer, head], layer, head, loaded.provenance.name),
+        "attention_grid.svg": attention_grid_figure(labels, attentions),
+        "attention_example.json": json_bytes(example, compact=True),
+        "model.json": json_bytes(summary),
+        "model.md": model_markdown(summary).encode(),
+    }
+
+
+# --------------------------------------------------------------------------- the test split
+
+
+@dataclass
+class SplitPass:
+    """One forward pass over a corpus split: probabilities and per-head attention statistics.
+
+    ``shares[s, l, h]`` is the mean, over every query token of every sentence, of the
+    attention weight head ``h`` of layer ``l`` puts on the keys of statistic ``s``
+    (:data:`HEAD_STATISTICS`); ``uniform[s]`` is the same share under uniform attention.
+    """
+
+    split: str
+    sentences: list[Any]
+    probabilities: np.ndarray  # (n, 3), columns in LABELS order
+    shares: np.ndarray  # (statistics, layers, heads)
+    uniform: np.ndarray  # (statistics,)
+    queries: np.ndarray  # (statistics,) query tokens averaged over
+
+
+def key_selections(input_ids: torch.Tensor, mask: torch.Tensor, punctuation: torch.Tensor) -> torch.Tensor:
+    r"""Which keys each statistic counts, for every query: shape ``(statistics, batch, seq, seq)``.
+
+    For a sentence of $n$ real tokens ($0$ is ``<s>``, $n-1$ is ``</s>``), query $i$ and key $j$:
+    ``bos`` $[j = 0]$, ``eos`` $[j = n-1]$, ``previous`` $[j = i-1]$, ``self`` $[j = i]$,
+    ``punctuation`` $[x_j$ is punctuation$]$. The share of statistic $s$ for query $i$ is
+    $\sum_j A_{ij} S_{s,ij}$. Padded queries and keys select nothing.
+
+    >>> ids = torch.tensor([[0, 9, 7, 2, 1]]); m = ids.ne(1)
+    >>> sel = key_selections(ids, m, torch.tensor([[False, False, True, False, False]]))
+    >>> sel[:, 0, 2].tolist()   # query 2: <s>, </s>, previous, self, punctuation
+    [[1.0, 0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0, 0.0]]
+    """
+    batch, seq = input_ids.shape
+    valid = mask[:, :, None] & mask[:, None, :]  # (batch, q, k)
+    lengths = mask.sum(-1)  # (batch,)
+    keys = torch.arange(seq)
+    bos = (keys == 0)[None, None, :].expand(batch, seq, seq)
+    eos = (keys[None, :] == (lengths - 1)[:, None])[:, None, :].expand(batch, seq, seq)
+    previous = (keys[None, :] == keys[:, None] - 1)[None].expand(batch, seq, seq)
+    itself = torch.eye(seq, dtype=torch.bool)[None].expand(batch, seq, seq)
+    punct = punctuation[:, None, :].expand(batch, seq, seq)
+    return (torch.stack([bos, eos, previous, itself, punct]) & valid[None]).double()
+
+
+def _punctuation_mask(tokenizer: Any, input_ids: np.ndarray, lookup: dict[int, bool]) -> torch.Tensor:
+    special = set(tokenizer.all_special_ids)
+    for token_id in np.unique(input_ids).tolist():
+        if token_id not in lookup:
+            lookup[token_id] = token_id not in special and is_punctuation(tokenizer.decode([token_id]))
+    return torch.tensor([[lookup[i] for i in row] for row in input_ids.tolist()], dtype=torch.bool)
+
+
+def split_pass(ctx: StepContext, split: str) -> SplitPass:
+    """Run the model once over ``split`` (length-sorted batches): probabilities and head statistics."""
+    from tqdm.auto import tqdm
+
+    from roberta_math.evaluation.scoring import length_sorted_batches, pad_batch, token_ids
+    from roberta_math.model.loading import quiet_transformers
+
+    loaded = ctx.loaded()
+    sentences = ctx.split(split)
+    config = loaded.model.config
+    layers, heads = config.num_hidden_layers, config.num_attention_heads
+    pad_id = config.pad_token_id if config.pad_token_id is not None else 1
+    with quiet_transformers():
+        ids, _ = token_ids([s.text for s in sentences], loaded.tokenizer, loaded.max_tokens)
+    columns = list(loaded.label_columns)
+    probabilities = np.zeros((len(sentences), len(LABELS)))  # (n, 3)
+    totals = torch.zeros(len(HEAD_STATISTICS), layers, heads, dtype=torch.float64)
+    uniform = torch.zeros(len(HEAD_STATISTICS), dtype=torch.float64)
+    queries = torch.zeros(len(HEAD_STATISTICS), dtype=torch.float64)
+    lookup: dict[int, bool] = {}
+    batches = length_sorted_batches([len(row) for row in ids], ctx.params.batch_size)
+    with torch.inference_mode(), tqdm(total=len(sentences), desc=f"attention on the {split} split", unit="sentence",
+                                      disable=not ctx.progress, leave=False) as bar:
+        for batch in batches:
+            input_ids, attention_mask = pad_batch([ids[i] for i in batch], pad_id)  # (b, seq) each
+            ids_t, mask_t = torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
+            out = loaded.model(input_ids=ids_t, attention_mask=mask_t, output_attentions=True)
+            ctx.count_forward(len(batch))
+            probabilities[batch] = torch.softmax(out.logits.double(), dim=-1)[:, columns].numpy()
+            mask = mask_t.bool()
+            selection = key_selections(ids_t, mask, _punctuation_mask(loaded.tokenizer, input_ids, lookup))  # (S, b, q, k)
+            # "previous" has no key for the first query: it is left out of that average.
+            query_ok = mask.double()[None].repeat(len(HEAD_STATISTICS), 1, 1)  # (S, b, q)
+            query_ok[HEAD_STATISTICS.index("previous"), :, 0] = 0.0
+            for l, att in enumerate(out.attentions):  # att: (b, heads, q, k)
+                share = torch.einsum("bhqk,sbqk->sbhq", att.double(), selection)  # (S, b, heads, q)
+                totals[:, l] += torch.einsum("sbhq,sbq->sh", share, query_ok)
+            lengths = mask.sum(-1, keepdim=True).double()  # (b, 1)
+            uniform += torch.einsum("sbq,sbq->s", selection.sum(-1) / lengths[None], query_ok)
+            queries += query_ok.sum((1, 2))
+            bar.update(len(batch))
+    denominator = queries.clamp_min(1.0)
+    return SplitPass(
+        split=split,
+        sentences=list(sentences),
+        probabilities=probabilities,
+        shares=(totals / denominator[:, None, None]).numpy(),
+        uniform=(uniform / denominator).numpy(),
+        queries=queries.numpy(),
+    )
+
+
+def cached_split_pass(ctx: StepContext) -> SplitPass:
+    """:func:`split_pass` over the evaluation split, computed once per build."""
+    split = ctx.params.evaluation_split
+    return ctx.memo(f"split_pass:{split}", lambda: split_pass(ctx, split))
+
+
+def head_statistics_rows(result: SplitPass) -> list[dict[str, Any]]:
+    """One JSON row per (layer, head), 1-based, with the five shares."""
+    _, layers, heads = result.shares.shape
+    return [
+        {"layer": l + 1, "head": h + 1, **{s: float(result.shares[i, l, h]) for i, s in enumerate(HEAD_STATISTICS)}}
+        for l in range(layers)
+        for h in range(heads)
+    ]
+
+
+def head_statistics_figure(result: SplitPass, model_name: str) -> bytes:
+    """Heatmap of the five shares per head, values written in; one colour bar on a 0-1 scale.
+
+    Up to 32 heads: one row per (layer, head), one column per statistic, with the
+    uniform-attention row below for reference. More heads (roberta-base has 144): one
+    layers-by-heads panel per statistic.
+    """
+    import matplotlib.pyplot as plt
+
+    stats, layers, heads = result.shares.shape
+    n = len(result.sentences)
+    # Colour scale up to the largest share (rounded up to a tenth): small shares keep some contrast.
+    top = max(0.1, math.ceil(10 * float(max(result.shares.max(), result.uniform.max())) - 1e-9) / 10)
+    title = f"Share of attention per head, over every token of the {n:,} {result.split}-split sentences"
+    if layers * heads <= 32:
+        values = result.shares.reshape(stats, layers * heads).T  # (layers*heads, stats)
+        rows = [f"layer {l + 1}, head {h + 1}" for l in range(layers) for h in range(heads)]
+        fig, (ax, ax_uniform) = plt.subplots(
+            2, 1, figsize=(7.6, 0.34 * len(rows) + 2.0), sharex=True,
+            gridspec_kw={"height_ratios": (len(rows), 1.2), "hspace": 0.08},
+        )
+        image = ax.imshow(values, cmap="magma", vmin=0.0, vmax=top, aspect="auto")
+        ax_uniform.imshow(result.uniform[None, :], cmap="magma", vmin=0.0, vmax=top, aspect="auto")
+        for axis, table in ((ax, values), (ax_uniform, result.uniform[None, :])):
+            for i in range(table.shape[0]):
+                for j in range(stats):
+                    v = table[i, j]
+                    axis.text(j, i, f"{100 * v:.0f}%", ha="center", va="center", fontsize=8.5,
+                              color="black" if v > 0.55 * top else "white")
+            for spine in axis.spines.values():
+                spine.set_visible(False)
+        ax.set_yticks(range(len(rows)), rows, fontsize=8.5)
+        ax_uniform.set_yticks([0], ["uniform attention"], fontsize=8.5, style="italic")
+        ax_uniform.set_xticks(range(stats), [plain(STATISTIC_TITLES[s]) for s in HEAD_STATISTICS], rotation=20, ha="right")
+        ax.tick_params(axis="x", length=0)
+        ax.set_title(title, fontsize=10.5, loc="left")
+        colourbar = fig.colorbar(image, ax=[ax, ax_uniform], fraction=0.04, pad=0.03)
+    else:
+        ncols = 3
+        nrows = math.ceil(stats / ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols + 1.0, 3.8 * nrows + 0.6), squeeze=False)
+        image = None
+        for index, ax in enumerate(axes.flat):
+            if index >= stats:
+                ax.axis("off")
+                continue
+            image = ax.imshow(result.shares[index], cmap="magma", vmin=0.0, vmax=top)
+            name = HEAD_STATISTICS[index]
+            ax.set_title(f"{plain(STATISTIC_TITLES[name])} (uniform: {result.uniform[index]:.2f})", fontsize=10)
+            ax.set_xticks(range(heads), [str(h + 1) for h in range(heads)], fontsize=7)
+            ax.set_yticks(range(layers), [str(l + 1) for l in range(layers)], fontsize=7)
+            ax.set_xlabel("head", fontsize=9)
+            ax.set_ylabel("layer", fontsize=9)
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+        fig.suptitle(title, fontsize=11, fontweight="bold")
+        colourbar = fig.colorbar(image, ax=list(axes.flat), fraction=0.03, pad=0.03)
+    colourbar.set_label("share of attention")
+    fig.text(0.01, 0.005, f"model: {plain(short_model_name(model_name))}", fontsize=7, color="0.5")
+    return svg_bytes(fig)
+
+
+def head_statistics_markdown(rows: Sequence[dict[str, Any]], uniform: Sequence[float]) -> str:
+    """The per-head shares as a percent table, with the uniform-attention row for reference."""
+    header = ["layer", "head", *[markdown_cell(STATISTIC_TITLES[s].removeprefix("on ")) for s in HEAD_STATISTICS]]
+    body = [[r["layer"], r["head"], *[f"{100 * r[s]:.1f}%" for s in HEAD_STATISTICS]] for r in rows]
+    body.append(["*uniform*", "", *[f"*{100 * u:.1f}%*" for u in uniform]])
+    return markdown_table(header, body, align="rr" + "r" * len(HEAD_STATISTICS))
+
+
+def model_qk_variance(ctx: StepContext, sentences: Sequence[Any]) -> dict[str, Any]:
+    r"""Variance of the model's real scores $q \cdot k$ summed over the first $d$ components, $d = 1 \dots d_k$.
+
+    For every layer, the queries and keys $q = W^Q h + b^Q$, $k = W^K h + b^K$ of every head
+    (from the layer's input $h$) and every pair of real tokens of a sentence give
+    $s_d = \sum_{c \le d} q_c k_c$. Returned per layer: $\operatorname{Var}(s_d)$, the same divided
+    by $d$ (the variance of $s_d / \sqrt{d}$), and $\sum_{c \le d} \operatorname{Var}(q_c k_c)$,
+    what the variance would be if the terms were uncorrelated (the derivation's assumption).
+    """
+    from roberta_math.evaluation.scoring import length_sorted_batches, pad_batch, token_ids
+    from roberta_math.model.loading import quiet_transformers
+    from roberta_math.model.weights import read_weights
+
+    loaded = ctx.loaded()
+    weights = read_weights(loaded.model)
+    config = loaded.model.config
+    pad_id = config.pad_token_id if config.pad_token_id is not None else 1
+    head_dim = config.hidden_size // config.num_attention_heads
+    layers = len(weights.layers)
+    with quiet_transformers():
+        ids, _ = token_ids([s.text for s in sentences], loaded.tokenizer, loaded.max_tokens)
+    count = torch.zeros(layers, dtype=torch.float64)
+    sums = torch.zeros(layers, head_dim, dtype=torch.float64)  # running sums of s_d
+    squares = torch.zeros(layers, head_dim, dtype=torch.float64)  # ... of s_d^2
+    term_sums = torch.zeros(layers, head_dim, dtype=torch.float64)  # ... of q_c k_c
+    term_squares = torch.zeros(layers, head_dim, dtype=torch.float64)
+    with torch.inference_mode():
+        for batch in length_sorted_batches([len(r) for r in ids], ctx.params.batch_size):
+            input_ids, attention_mask = pad_batch([ids[i] for i in batch], pad_id)
+            out = loaded.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
+                               output_hidden_states=True)
+            ctx.count_forward(len(batch))
+            for l, layer in enumerate(weights.layers):
+                hidden = out.hidden_states[l]  # (b, seq, d): the input of layer l
+                q = split_heads(linear(hidden, layer.attention.query), weights.num_heads).double()  # (b, H, seq, d_k)
+                k = split_heads(linear(hidden, layer.attention.key), weights.num_heads).double()  # (b, H, seq, d_k)
+                for row, length in enumerate(attention_mask.sum(-1).tolist()):
+                    # Heads in groups of at most ~4M products (bounded memory for 512-token inputs).
+                    group = max(1, min(weights.num_heads, 4_000_000 // (length * length * head_dim)))
+                    for h in range(0, weights.num_heads, group):
+                        qs, ks = q[row, h : h + group, :length], k[row, h : h + group, :length]  # (g, n, d_k)
+                        terms = (qs[:, :, None, :] * ks[:, None, :, :]).reshape(-1, head_dim)  # (g*n*n, d_k)
+                        partial = terms.cumsum(-1)  # s_d for d = 1..d_k
+                        count[l] += terms.shape[0]
+                        sums[l] += partial.sum(0)
+                        squares[l] += (partial**2).sum(0)
+                        term_sums[l] += terms.sum(0)
+                        term_squares[l] += (terms**2).sum(0)
+    n = count[:, None]
+    variance = squares / n - (sums / n) ** 2  # (layers, d_k)
+    term_variance = term_squares / n - (term_sums / n) ** 2  # (layers, d_k)
+    d = torch.arange(1, head_dim + 1, dtype=torch.float64)
+    return {
+        "d": d.long().tolist(),
+        "sentences": len(sentences),
+        "pairs_per_layer": int(count[0]),
+        "layers": [
+            {
+                "layer": l + 1,
+                "variance": variance[l].tolist(),
+                "variance_scaled": (variance[l] / d).tolist(),
+                "variance_if_uncorrelated": term_variance[l].cumsum(0).tolist(),
+            }
+            for l in range(layers)
+        ],
+    }
+
+
+def qk_variance_model_figure(result: dict[str, Any], model_name: str) -> bytes:
+    r"""Two panels: $\operatorname{Var}(s_d)$ and $\operatorname{Var}(s_d/\sqrt{d})$ against $d$, one line per layer."""
+    import matplotlib.pyplot as plt
+
+    d = np.array(result["d"], dtype=float)
+    fig, (ax_raw, ax_scaled) = plt.subplots(1, 2, figsize=(8.6, 3.6))
+    cmap = plt.get_cmap("viridis")
+    count = len(result["layers"])
+    for index, layer in enumerate(result["layers"]):
+        colour = PALETTE[index] if count <= 4 else cmap(index / max(count - 1, 1) * 0.9)
+        ax_raw.plot(d, layer["variance"], color=colour, label=f"layer {layer['layer']}")
+        ax_raw.plot(d, layer["variance_if_uncorrelated"], color=colour, linestyle="--", linewidth=1)
+        ax_scaled.plot(d, layer["variance_scaled"], color=colour, label=f"layer {layer['layer']}")
+    ax_raw.set_xlabel("components summed $d$")
+    ax_raw.set_ylabel("$\\mathrm{Var}(q_{1:d} \\cdot k_{1:d})$")
+    ax_raw.set_title("Without scaling")
+    ax_raw.set_ylim(bottom=0)
+    ax_scaled.set_xlabel("components summed $d$")
+    ax_scaled.set_ylabel("$\\mathrm{Var}(q_{1:d} \\cdot k_{1:d} / \\sqrt{d})$")
+    ax_scaled.set_title("With $1/\\sqrt{d}$")
+    ax_scaled.set_ylim(bottom=0)
+    handles, names = ax_raw.get_legend_handles_labels()
+    handles.append(plt.Line2D([], [], color="0.4", linestyle="--", linewidth=1))
+    names.append("dashed: if the terms\nwere uncorrelated")
+    fig.suptitle(f"The model's real queries and keys ({result['sentences']} sentences, {result['pairs_per_layer']:,} "
+                 "query-key pairs per layer)", fontsize=11, fontweight="bold")
+    if count <= 4:
+        fig.legend(handles, names, loc="lower center", ncol=len(names), bbox_to_anchor=(0.5, 0.0))
+        fig.tight_layout(rect=(0, 0.12, 1, 0.97))
+    else:  # many layers: one column of names to the right
+        fig.tight_layout(rect=(0, 0.03, 0.83, 0.97))
+        fig.legend(handles, names, loc="center left", bbox_to_anchor=(0.83, 0.5), fontsize=8)
+    fig.text(0.01, 0.005, f"model: {plain(short_model_name(model_name))}", fontsize=7, color="0.5")
+    return svg_bytes(fig)
+
+
+def build_head_statistics(ctx: StepContext) -> dict[str, bytes]:
+    """The ``heads`` step: per-head attention shares on the test split, and the model's q.k variance."""
+    result = cached_split_pass(ctx)
+    name = ctx.loaded().provenance.name
+    rows = head_statistics_rows(result)
+    data = {
+        "split": result.split,
+        "sentences": len(result.sentences),
+        "statistics": list(HEAD_STATISTICS),
+        "definitions": {s: STATISTIC_TITLES[s] for s in HEAD_STATISTICS},
+        "numbering": "1-based",
+        "rows": rows,
+        "uniform": {s: float(u) for s, u in zip(HEAD_STATISTICS, result.uniform, strict=True)},
+        "query_tokens": {s: int(q) for s, q in zip(HEAD_STATISTICS, result.queries, strict=True)},
+    }
+    # Every k-th sentence, so that all four domains are in the sample (the split is in corpus order).
+    stride = max(1, len(result.sentences) // max(ctx.params.model_qk_sentences, 1))
+    qk = model_qk_variance(ctx, result.sentences[::stride][: ctx.params.model_qk_sentences])
+    return {
+        "head_statistics.json": json_bytes(round_floats(data, 6)),
+        "head_statistics.md": head_statistics_markdown(rows, result.uniform.tolist()).encode(),
+        "head_statistics.svg": head_statistics_figure(result, name),
+        "qk_variance_model.json": json_bytes(round_floats(qk, 6)),
+        "qk_variance_model.svg": qk_variance_model_figure(qk, name),
+    }
