@@ -1,0 +1,1 @@
+"""Tokenization written out by hand, to check against the real tokenizer."""
