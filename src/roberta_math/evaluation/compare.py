@@ -122,7 +122,7 @@ PAPER_TABLE_4: dict[str, Any] = {
 # the model: name -> "module:function", the function mapping (train, test) sentences to
 # Predictions for the test sentences. Imported only when compare() runs; a module here
 # must live under roberta_math/evaluation/ so its source is part of the cache key.
-BASELINES: dict[str, str] = {}
+BASELINES: dict[str, str] = {"tfidf_logreg": "roberta_math.evaluation.baseline:tfidf_logreg"}
 
 # Files whose source decides the numbers (besides the whole evaluation package).
 _KEYED_MODULES: tuple[str, ...] = ("roberta_math.data.corpus", "roberta_math.labels", "roberta_math.model.loading")

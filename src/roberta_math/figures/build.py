@@ -104,6 +104,7 @@ STEPS: tuple[Step, ...] = (
     Step("explorer", "explorer.data:build", True, False, "attention explorer data and assets"),
     Step("heads", "model_figures:build_head_statistics", True, True, "per-head attention statistics, q.k variance of the model"),
     Step("evaluation", "evaluation_figures:build", True, True, "confusion matrices, reliability, per-domain bars"),
+    Step("experiments", "experiment_figures:build", False, False, "domain transfer and pre-training curves from experiments/results.json"),
 )
 
 

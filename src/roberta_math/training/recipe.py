@@ -576,26 +576,14 @@ def tfidf_baseline(
 ) -> torch.Tensor:
     r"""Class probabilities from TF-IDF n-grams + logistic regression, shape ``(n, 3)``.
 
-    A strong non-neural reference: word 1-2-grams and character 2-5-grams (within word
-    boundaries), sublinear TF, fitted on ``train_texts`` only; multinomial logistic
-    regression with :math:`C = 1`. Fixed settings, not tuned on any split.
+    The same baseline as ``roberta-math compare``'s ``tfidf_logreg`` (see
+    :mod:`roberta_math.evaluation.baseline`), fitted on ``train_texts`` only, with
+    fixed settings not tuned on any split.
 
     >>> p = tfidf_baseline(["good film", "bad film", "a film"] * 5, [2, 0, 1] * 5, ["good", "bad"])
     >>> p.argmax(-1).tolist()
     [2, 0]
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline, make_union
+    from roberta_math.evaluation.baseline import tfidf_logreg_probabilities
 
-    model = make_pipeline(
-        make_union(
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, lowercase=True),
-        ),
-        LogisticRegression(C=1.0, max_iter=2000),
-    )
-    model.fit(list(train_texts), list(train_labels))
-    probs = torch.zeros(len(texts), len(LABELS), dtype=torch.float64)
-    probs[:, torch.as_tensor(model.classes_)] = torch.as_tensor(model.predict_proba(list(texts)))
-    return probs.float()
+    return torch.as_tensor(tfidf_logreg_probabilities(train_texts, train_labels, texts)).float()
