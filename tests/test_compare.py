@@ -108,7 +108,8 @@ def test_json_shape(result, setup):
             "disagreements", "meta"} <= result.keys()
     # The model trained (or may have trained) on every domain: it is not under "full".
     assert list(result["full"]) == ["vader"]
-    assert list(result["test"]) == ["vader", model]
+    # issue 8's baseline sits beside VADER and the model on the held-out split
+    assert set(result["test"]) == {"vader", model, "tfidf_logreg"}
     for section in ("full", "test"):
         for method, by_domain in result[section].items():
             assert tuple(by_domain) == DOMAIN_KEYS, (section, method)
@@ -116,7 +117,7 @@ def test_json_shape(result, setup):
                 assert METRIC_KEYS <= metrics.keys(), (section, method, domain)
                 assert all(0.0 <= metrics[k] <= 1.0 for k in METRIC_KEYS - {"n", "pearson_r"})
                 assert -1.0 <= metrics["pearson_r"] <= 1.0
-    for method in ("vader", model):
+    for method in ("vader", model, "tfidf_logreg"):
         for domain, rows in TEST_ROWS.items():
             assert result["test"][method][domain]["n"] == rows
         assert result["test"][method]["all"]["n"] == sum(TEST_ROWS.values()) == 2371
@@ -344,4 +345,4 @@ def test_a_model_appears_under_full_only_for_domains_it_never_trained_on(setup):
     assert list(out["full"]) == ["vader", "tiny"]
     assert list(out["full"]["tiny"]) == ["nyt_editorials"]  # no "all": it trained on the others
     assert out["full"]["tiny"]["nyt_editorials"]["n"] == 150
-    assert list(out["test"]) == ["vader", "tiny"]
+    assert set(out["test"]) == {"vader", "tiny", "tfidf_logreg"}
