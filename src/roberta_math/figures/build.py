@@ -242,6 +242,10 @@ def build_figures(
             if step.name not in wanted:
                 continue
             inputs = {**common, "step": step.name}
+            if step.name == "experiments":  # its figures are drawn from the committed results file
+                from roberta_math.experiments.results import RESULTS_PATH
+
+                inputs["results"] = cache.sha256_file(RESULTS_PATH)
             if step.uses_model:
                 if "model" not in fingerprints:
                     fingerprints["model"] = _model_fingerprint(ctx)

@@ -243,8 +243,9 @@ def provenance_markdown(results: Mapping[str, Any]) -> str:
     return (
         f"Measured by `{results['command']}` (roberta-math {results['package_version']}) on "
         f"{hw['cpu_model']}, {hw['cpu_count']} cores, {hw['torch_threads']} torch thread(s) "
-        f"(load average {', '.join(str(x) for x in hw.get('load_average_at_start') or [])} at the start: a shared machine); "
-        f"{len(results['runs'])} runs, {minutes:.1f} min of training and scoring in all; "
+        f"(1/5/15-minute load average at the start {', '.join(str(x) for x in hw.get('load_average_at_start') or []) or 'n/a'}); "
+        f"{len(results['runs'])} runs, {minutes:.1f} min of training and scoring in all "
+        f"({(timings.get('runs_wall_span_seconds') or 0) / 60:.1f} min from the first run's start to the last run's end); "
         f"{len(config['seeds'])} seed(s) per point of the curves, {len(config['transfer_seeds'])} for the transfer matrix; "
         f"schedule: {results['protocol']['schedule']}.\n"
     )
