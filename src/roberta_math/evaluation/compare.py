@@ -58,6 +58,7 @@ from typing import Any
 
 import numpy as np
 
+from roberta_math.cache import sha256_file
 from roberta_math.cache import atomic_write_text, cache_root
 from roberta_math.data.corpus import (
     CITATION,
@@ -640,11 +641,7 @@ def top_disagreements(
 
 
 def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 def evaluation_source_digest() -> str:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from roberta_math.cache import sha256_file
 from roberta_math.data.corpus import DOMAINS, Sentence
 from roberta_math.training.recipe import Recipe
 
@@ -302,11 +303,7 @@ def split_metrics(sentences: Sequence[Sentence], labels: np.ndarray, scores: np.
 
 
 def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_file(path)
 
 
 @dataclass
