@@ -8,10 +8,7 @@ in Debian's chromium and compares what the page shows with the JSON.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 
 import numpy as np
@@ -23,6 +20,7 @@ from roberta_math.evaluation.scoring import score_texts
 from roberta_math.figures.explorer.data import explorer_assets, explorer_payload
 from roberta_math.labels import LABELS
 from roberta_math.model.loading import load_model
+from site_tools.browser import serve
 
 SENTENCES = [
     "The film was not good.",
@@ -95,18 +93,8 @@ def site(tmp_path_factory: pytest.TempPathFactory, payload: dict) -> Iterator[st
     (root / "explorer.json").write_text(json.dumps(payload), encoding="utf-8")
     (root / "index.html").write_text(PAGE, encoding="utf-8")
 
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(root) as base_url:  # the same local server the site's browser tests use
+        yield base_url + "index.html"
 
 
 @pytest.fixture(scope="module")
