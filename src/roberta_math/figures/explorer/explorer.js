@@ -7,16 +7,21 @@
  * HTML, so a sentence such as "<script>...</script>" is shown as text.
  *
  * Head view: the tokens twice, queries on the left and keys on the right. Hover a query to
- * preview what it attends to, click it to keep that selection (click again to release);
+ * preview what it attends to, click (or tap) it to keep that selection (again to release);
  * the keys then show their weights. The grid below shows every layer x head of the
- * sentence; click a cell to open that head.
+ * sentence; click a cell to open that head (the view scrolls back into sight if needed).
+ *
+ * Nothing above the token list changes size on hover: the text that names the hovered
+ * token sits below the list, so a click lands on the token the reader aimed at.
+ * The accent colour comes from the stylesheet (--rm-accent-rgb), which sets a lighter
+ * one for Material's dark scheme; a scheme switch redraws the view.
  */
 (function () {
   "use strict";
 
   var ROW = 24; // px per token row in the head view
   var SVG_NS = "http://www.w3.org/2000/svg";
-  var ACCENT = [0, 114, 178]; // line and highlight colour (readable on light and dark pages)
+  var ACCENT = [0, 114, 178]; // fallback when the stylesheet sets no --rm-accent-rgb
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -35,8 +40,19 @@
     while (node.firstChild) node.removeChild(node.firstChild);
   }
 
-  function rgba(alpha) {
-    return "rgba(" + ACCENT[0] + "," + ACCENT[1] + "," + ACCENT[2] + "," + Math.max(0, Math.min(1, alpha)).toFixed(3) + ")";
+  function accentOf(root) {
+    var value = getComputedStyle(root).getPropertyValue("--rm-accent-rgb");
+    var parts = value ? value.split(",").map(function (x) { return parseFloat(x); }) : [];
+    return parts.length === 3 && parts.every(function (x) { return isFinite(x); }) ? parts : ACCENT;
+  }
+
+  function rgba(accent, alpha) {
+    return "rgba(" + accent[0] + "," + accent[1] + "," + accent[2] + "," + Math.max(0, Math.min(1, alpha)).toFixed(3) + ")";
+  }
+
+  // A touch screen cannot hover: its readers are told to tap.
+  function canHover() {
+    return !(window.matchMedia && window.matchMedia("(hover: none)").matches);
   }
 
   function select(labelText, options, onChange) {
@@ -94,7 +110,8 @@
     this.prediction = el("div", "rm-prediction");
     this.root.appendChild(this.prediction);
 
-    this.caption = el("p", "rm-caption");
+    // The caption above the list depends on the layer and head only (never on hover).
+    this.caption = el("p", "rm-caption rm-view-caption");
     this.root.appendChild(this.caption);
 
     this.view = el("div", "rm-headview");
@@ -106,8 +123,16 @@
     this.view.appendChild(this.keys);
     this.root.appendChild(this.view);
 
+    // What the hovered or selected token attends to: below the list, where a change of
+    // height moves nothing the pointer is aiming at.
+    this.status = el("p", "rm-caption rm-status");
+    this.status.setAttribute("aria-live", "polite");
+    this.root.appendChild(this.status);
+
     this.root.appendChild(el("h3", "rm-grid-title", "All layers and heads of this sentence"));
-    this.root.appendChild(el("p", "rm-caption", "Each cell is one head's attention matrix: row i is what token i attends to, darker = more weight (square-root scale, the same for every cell). Click a cell to open it above."));
+    this.root.appendChild(el("p", "rm-caption", "Each cell is one head's attention matrix: row i is what token i attends to; " +
+      "the stronger the colour, the more weight (square-root scale, the same for every cell). " +
+      (canHover() ? "Click" : "Tap") + " a cell to open it above."));
     this.grid = el("div", "rm-grid");
     this.root.appendChild(this.grid);
   };
@@ -128,6 +153,7 @@
     this.sentenceSelect.box.value = String(this.example);
     this.layerSelect.box.value = String(this.layer);
     this.headSelect.box.value = String(this.head);
+    this.accent = accentOf(this.root);
     this.sentence.textContent = "\u201c" + this.current().text + "\u201d";
     this.renderPrediction();
     this.renderTokens();
@@ -210,10 +236,10 @@
       if (active !== null && i !== active) continue;
       for (var j = 0; j < n; j++) {
         var w = matrix[i][j];
-        if (w < 0.005) continue;
+        if (w < (active === null ? 0.02 : 0.005)) continue;
         this.lines.appendChild(svgEl("line", {
           x1: 0, y1: (i + 0.5) * ROW, x2: 100, y2: (j + 0.5) * ROW,
-          stroke: rgba(active === null ? w * 0.6 : 0.25 + 0.75 * w),
+          stroke: rgba(this.accent, active === null ? Math.min(1, 1.5 * w) : 0.3 + 0.7 * w),
           "stroke-width": active === null ? 1.5 : 1 + 4 * w,
           "vector-effect": "non-scaling-stroke"
         }));
@@ -233,19 +259,31 @@
       } else {
         var weight = matrix[active][k];
         node.setAttribute("data-weight", weight.toFixed(4));
-        node.style.backgroundColor = rgba(weight);
+        node.style.backgroundColor = rgba(this.accent, 0.85 * weight);
         label.textContent = weight.toFixed(4);
       }
     }
     var example = this.current();
+    var where = "Layer " + (this.layer + 1) + ", head " + (this.head + 1);
+    this.caption.textContent = where + ": each line joins a token on the left (a query) to a token it attends to " +
+      "on the right (a key); the stronger the line, the more weight. " +
+      (canHover() ? "Hover over a token on the left, or click it to keep it selected."
+        : "Tap a token on the left to see its weights; tap it again to release it.");
     if (active === null) {
-      this.caption.textContent = "Layer " + (this.layer + 1) + ", head " + (this.head + 1) +
-        ": every line joins a token (left) to a token it attends to (right), darker = more weight. " +
-        "Hover a token on the left, or click it to keep it selected.";
+      this.status.textContent = "No token selected: the lines show every token's attention at once.";
     } else {
-      this.caption.textContent = "Layer " + (this.layer + 1) + ", head " + (this.head + 1) + ": what \u201c" +
-        example.display[active] + "\u201d (token " + active + ") attends to; the weights on the right sum to 1.";
+      this.status.textContent = where + ": what \u201c" + example.display[active] + "\u201d (token " + active +
+        ") attends to; the weights on the right sum to 1.";
     }
+  };
+
+  // After a grid cell is picked, bring the head view back into sight (on a phone it is a
+  // screen or more above the grid); leave the page alone when it is already visible.
+  Explorer.prototype.revealView = function () {
+    var rect = this.view.getBoundingClientRect();
+    var height = window.innerHeight || document.documentElement.clientHeight;
+    if (rect.top >= 0 && rect.top < height * 0.6) return;
+    this.caption.scrollIntoView({ block: "start", behavior: "smooth" });
   };
 
   Explorer.prototype.renderGrid = function () {
@@ -254,7 +292,8 @@
     clear(this.grid);
     var n = example.display.length;
     var cell = Math.max(2, Math.floor(84 / n));
-    this.grid.style.gridTemplateColumns = "auto repeat(" + this.data.model.heads + ", auto)";
+    // Cells shrink to share a narrow screen instead of pushing the last heads out of it.
+    this.grid.style.gridTemplateColumns = "auto repeat(" + this.data.model.heads + ", minmax(0, 92px))";
     this.grid.appendChild(el("span", "rm-grid-corner"));
     for (var h = 0; h < this.data.model.heads; h++) this.grid.appendChild(el("span", "rm-grid-head", "head " + (h + 1)));
     example.attention.forEach(function (layer, l) {
@@ -274,13 +313,13 @@
         if (ctx) {
           for (var i = 0; i < n; i++) {
             for (var j = 0; j < n; j++) {
-              ctx.fillStyle = rgba(Math.sqrt(matrix[i][j])); // square root: small weights stay visible
+              ctx.fillStyle = rgba(self.accent, Math.sqrt(matrix[i][j])); // square root: small weights stay visible
               ctx.fillRect(j * cell, i * cell, cell, cell);
             }
           }
         }
         button.appendChild(canvas);
-        button.addEventListener("click", function () { self.layer = l; self.head = h; self.render(); });
+        button.addEventListener("click", function () { self.layer = l; self.head = h; self.render(); self.revealView(); });
         self.grid.appendChild(button);
       });
     });
@@ -303,6 +342,11 @@
       return response.json();
     }).then(function (data) {
       root.explorer = new Explorer(root, data);
+      // Material switches light/dark by an attribute on <body>; the colours follow.
+      if (window.MutationObserver) {
+        new MutationObserver(function () { root.explorer.render(); })
+          .observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
+      }
     }).catch(function (error) {
       fail(root, "Could not load the attention data (" + error.message + "). Open the site through a web server " +
         "(mkdocs serve, or python -m http.server in the built site), not as a file.");
