@@ -1,7 +1,8 @@
 r"""The VADER paper's human-rated sentences: fetched, verified, parsed and split.
 
-Hutto & Gilbert (ICWSM 2014) had every sentence of four corpora rated by at least
-20 people on a scale from -4 (most negative) to +4 (most positive). The files ship
+Hutto & Gilbert (ICWSM 2014) had every sentence of four corpora rated by about 20
+people on a scale from -4 (most negative) to +4 (most positive) (the published ratings
+hold 15 to 99 per sentence: see :func:`load_individual_ratings`). The files ship
 inside the source distribution of ``vaderSentiment==3.3.2`` as
 ``additional_resources/hutto_ICWSM_2014.tar.gz``; each ``*_GroundTruth.txt`` holds
 one sentence per line: ``id <TAB> mean valence <TAB> text`` (UTF-8, CRLF line ends).
@@ -538,8 +539,8 @@ def load_split(
 def load_individual_ratings(domain: str, source: str | os.PathLike[str] | None = None) -> dict[str, list[float]]:
     """Sentence id -> every rater's individual score (``*_anonDataRatings.txt``).
 
-    The paper promises at least 20 raters per sentence; the files hold exactly 20 for
-    Amazon and NYT, 15 to 24 for movie reviews, and 20 or 92 to 99 for tweets. The mean
+    The paper says 20 raters per sentence; the files hold exactly 20 for
+    Amazon and NYT, 15 to 29 for movie reviews, and 20 or 92 to 99 for tweets. The mean
     of each list equals the ground-truth valence to within 1e-9, except for 199 of the
     1,000 tweets with about 95 ratings, whose ground-truth mean was taken over a
     different set of raters (no such difference changes the sentence's class).

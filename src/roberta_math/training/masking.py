@@ -1,8 +1,10 @@
 r"""RoBERTa's dynamic masking for masked-language-model pre-training.
 
 Each time a batch is drawn, a fresh random 15 % of its ordinary tokens become prediction
-targets ("dynamic": a sentence is masked differently every epoch, unlike BERT's one fixed
-masking). Of the chosen tokens, 80 % are replaced by ``<mask>``, 10 % by a random ordinary
+targets ("dynamic": a sentence is masked differently every time it is drawn). BERT's
+masking was static: drawn once when the data was prepared, with the training data
+duplicated 10 times so that each sequence had 10 different masks over its 40 epochs
+(Liu et al., 2019, section 4.1). Of the chosen tokens, 80 % are replaced by ``<mask>``, 10 % by a random ordinary
 token and 10 % are left as they are, so the model cannot learn that only ``<mask>``
 positions matter.
 """
@@ -28,27 +30,31 @@ def mask_tokens(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Choose masked-LM targets and corrupt the input, RoBERTa's 80/10/10 rule.
 
-    For every position :math:`i` whose token :math:`x_i` is not special (``<s>``, ``</s>``,
-    ``<pad>``, ...), draw independently
+    Every position :math:`t` whose token :math:`x_t` is not special (``<s>``, ``</s>``,
+    ``<pad>``, ...) joins the set :math:`\mathcal M` of targets independently, with
+    probability ``probability`` (0.15), and a target is corrupted as
 
-    $$ m_i \sim \operatorname{Bernoulli}(p), \qquad
-       \tilde x_i = \begin{cases}
+    $$ \tilde x_t = \begin{cases}
          \texttt{<mask>} & \text{with probability } 0.8 \\
-         u_i \sim \operatorname{Uniform}(\text{ordinary tokens}) & \text{with probability } 0.1 \\
-         x_i & \text{with probability } 0.1
-       \end{cases} \quad \text{if } m_i = 1, $$
+         \text{an ordinary token drawn uniformly} & \text{with probability } 0.1 \\
+         x_t & \text{with probability } 0.1
+       \end{cases} \qquad t \in \mathcal M, $$
 
-    and :math:`\tilde x_i = x_i` otherwise. The label is :math:`y_i = x_i` where
-    :math:`m_i = 1` and ``-100`` (ignored) elsewhere, so the loss is
-    :math:`-\sum_{i: m_i = 1} \log P(x_i \mid \tilde x)`. A random replacement may
-    by chance equal :math:`x_i` (probability :math:`1/|\text{ordinary}|`).
+    and :math:`\tilde x_t = x_t` for :math:`t \notin \mathcal M`. The label is
+    :math:`x_t` for :math:`t \in \mathcal M` and ``-100`` (ignored) elsewhere, so the
+    loss, the mean over the targets that ``torch.nn.functional.cross_entropy`` computes, is
+    :math:`-\frac{1}{|\mathcal M|}\sum_{t \in \mathcal M} \log p_t[x_t]` with :math:`p_t`
+    the model's distribution over the vocabulary at position :math:`t` given :math:`\tilde x`.
+    A random replacement may by chance equal :math:`x_t` (probability
+    :math:`1/|\text{ordinary}|`).
 
     Args:
         input_ids: token ids, shape ``(batch, seq)``; not modified.
         mask_token_id: id of ``<mask>``.
-        vocab_size: :math:`V`; random replacements are drawn from ``0..V-1`` minus ``special_ids``.
+        vocab_size: :math:`N_\text{vocab}`; random replacements are drawn from
+            ``0 .. vocab_size - 1`` minus ``special_ids``.
         special_ids: ids never chosen as targets nor drawn as replacements.
-        probability: :math:`p`, the share of ordinary tokens that become targets.
+        probability: the share of ordinary tokens that become targets.
         generator: the random source (seed it for reproducible masks).
 
     Returns:

@@ -77,6 +77,16 @@ def _recall_sentence(metrics: dict[str, Any]) -> str:
             f" positive {recalls[2]:.2f}.")
 
 
+def _origin_sentence(metrics: dict[str, Any]) -> str:
+    """Say plainly what the shipped weights started from (a from-scratch run is no pre-trained RoBERTa)."""
+    train = metrics["split"]["used_sizes"]["train"]
+    if metrics["model"]["selected_run"] == "finetune_from_scratch":
+        return (f" The shipped weights were trained from random initialisation on {train:,} sentences:"
+                " it has RoBERTa's architecture, but it is not a pre-trained RoBERTa.")
+    return (f" The shipped weights were fine-tuned after a short masked-LM pre-training on the same"
+            f" {train:,} training sentences, not on large text: it is not a pre-trained RoBERTa.")
+
+
 def render_model_card(metrics: dict[str, Any], log: dict[str, Any]) -> str:
     """The whole card: data, recipe, test metrics per domain, and plainly stated limits."""
     r = metrics["recipe"]
@@ -90,13 +100,15 @@ def render_model_card(metrics: dict[str, Any], log: dict[str, Any]) -> str:
 A compact `RobertaForSequenceClassification` (3 classes: negative, neutral, positive) trained
 by this project's own recipe (`roberta-math train`) so that every figure of the site can be
 computed offline by a real RoBERTa-architecture model. It is a teaching model, not a
-production sentiment classifier.{limited}
+production sentiment classifier.{_origin_sentence(metrics)}{limited}
 
 ## Data
 
 The four human-rated corpora of Hutto & Gilbert (2014): tweets, movie-review snippets,
 Amazon-review snippets and New York Times editorial snippets, 23,703 sentences, each with
-the mean valence of at least 20 raters on a scale from -4 to +4. Obtained from the
+the mean of its raters' scores on a scale from -4 to +4 (the paper says 20 raters; the
+published ratings hold exactly 20 per Amazon and NYT sentence, 15 to 29 per movie-review
+sentence and 20 or 92 to 99 per tweet, counted on the site's RoBERTa vs VADER page). Obtained from the
 `vaderSentiment==3.3.2` source distribution (`additional_resources/hutto_ICWSM_2014.tar.gz`,
 sdist SHA-256 `{metrics['corpus']['sdist_sha256']}`).
 

@@ -7,13 +7,17 @@ Stages (each seeded on its own, so any one of them can be rerun alone):
 2. **Masked-LM pre-training** (optional, ``pretrain_epochs > 0``).
    ``RobertaForMaskedLM`` on the training-split texts with RoBERTa's dynamic 80/10/10
    masking (:func:`~roberta_math.training.masking.mask_tokens`); the loss is the mean
-   cross-entropy over the chosen positions,
-   $$ \mathcal L_{\text{MLM}} = -\frac{1}{|M|} \sum_{i \in M} \log \operatorname{softmax}(W_e h_i + b)_{x_i}, $$
-   with the output matrix tied to the token embeddings :math:`W_e`.
+   cross-entropy over the chosen positions :math:`\mathcal M`,
+   $$ \mathcal L_{\text{MLM}} = -\frac{1}{|\mathcal M|} \sum_{t \in \mathcal M} \log p_t[x_t], \qquad
+      p_t = \operatorname{softmax}\!\Big(\operatorname{LayerNorm}\big(\operatorname{GELU}(X^{(L)}_t W_\text{lm}^\top + b_\text{lm})\big)\, E^{\text{tok}\top} + b_\text{dec}\Big), $$
+   the head of ``RobertaLMHead`` in transformers' ``modeling_roberta.py``: a dense layer,
+   GELU and LayerNorm, then a decoder whose weight is tied to the word embeddings
+   :math:`E^\text{tok}`.
 3. **Fine-tuning.** ``RobertaForSequenceClassification`` (encoder initialised from
    stage 2, classification head fresh) minimising
-   $$ \mathcal L = -\frac{1}{B} \sum_{b=1}^{B} \log \operatorname{softmax}(z_b)_{y_b}, $$
-   where :math:`z_b \in \mathbb R^3` are the logits read off the ``<s>`` position.
+   $$ \mathcal L = -\frac{1}{B} \sum_{(x, y) \in \text{batch}} \log \operatorname{softmax}\big(z(x)\big)_{y}, $$
+   where :math:`z(x) \in \mathbb R^C` are the logits of sentence :math:`x`, read off its
+   ``<s>`` row, and :math:`y` its class (symbols: the site's notation page).
    With pre-training on, the same fine-tuning also runs from random weights so the
    two learning curves can be compared.
 
