@@ -22,20 +22,21 @@ stderr by line number and skipped; every other row is still scored.
 from __future__ import annotations
 
 import argparse
-import csv
+import contextlib
 import importlib
 import io
 import json
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from roberta_math.errors import UserError
-from roberta_math.labels import LABELS
 
 PROG = "roberta-math"
 
@@ -81,218 +82,18 @@ def _external_subcommands() -> list[Subcommand]:
 
 # --------------------------------------------------------------------------- reading input files
 
-
-@dataclass(frozen=True)
-class Row:
-    """One usable row of an input file: its line number, text, and label (evaluate only)."""
-
-    line: int
-    text: str
-    label: int | None = None
-
-
-@dataclass
-class Rows:
-    """The usable rows of a file, and the ``(line, reason)`` of each row that was skipped."""
-
-    rows: list[Row] = field(default_factory=list)
-    skipped: list[tuple[int, str]] = field(default_factory=list)
-
-
-FORMATS = ("txt", "csv", "tsv", "jsonl")
-
-
-def file_format(path: str, forced: str | None = None) -> str:
-    """The format of an input file, from ``--format`` or its suffix.
-
-    >>> file_format("a.CSV"), file_format("b.jsonl"), file_format("c.tsv"), file_format("d.txt"), file_format("-")
-    ('csv', 'jsonl', 'tsv', 'txt', 'txt')
-    """
-    if forced:
-        return forced
-    suffix = Path(path).suffix.lower()
-    return {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "txt")
-
-
-def decode_utf8(data: bytes, name: str) -> str:
-    """Decode a file as UTF-8 (a leading byte-order mark is dropped), naming the line of a bad byte.
-
-    >>> decode_utf8(b"ok\\nfine", "x.txt")
-    'ok\\nfine'
-    >>> decode_utf8(b"ok\\ncaf\\xe9\\n", "x.txt")
-    Traceback (most recent call last):
-    ...
-    roberta_math.errors.UserError: x.txt is not UTF-8: line 2, byte 4 is 0xe9; re-save the file as UTF-8
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
-        raise UserError(
-            f"{name} is not UTF-8: line {line}, byte {column} is 0x{data[error.start]:02x}; re-save the file as UTF-8"
-        ) from None
-
-
-def parse_label(value: object) -> int | None:
-    """Class index of a label given as a name (any case) or as 0/1/2; ``None`` if it is neither.
-
-    >>> parse_label("Positive"), parse_label("0"), parse_label(2), parse_label("great")
-    (2, 0, 2, None)
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 <= value < len(LABELS) else None
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in LABELS:
-            return LABELS.index(text)
-        if text in {"0", "1", "2"}:
-            return int(text)
-    return None
-
-
-def _lines(text: str) -> list[str]:
-    # Split on "\n" only (str.splitlines also splits on form feeds etc., which would
-    # shift the line numbers we report); a final newline does not start a new row.
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
-def _finish_row(
-    out: Rows, name: str, line: int, text: object, label: object, want_label: bool, label_column: str
-) -> None:
-    if text is None or (isinstance(text, str) and not text.strip()):
-        out.skipped.append((line, "empty text"))
-        return
-    if not isinstance(text, str):
-        out.skipped.append((line, f"text is a {type(text).__name__}, not a string"))
-        return
-    index = None
-    if want_label:
-        if label is None or (isinstance(label, str) and not label.strip()):
-            out.skipped.append((line, "no label"))
-            return
-        index = parse_label(label)
-        if index is None:
-            raise UserError(
-                f"{name}, line {line}: unknown label {label!r} in column {label_column!r}: use negative/neutral/positive or 0/1/2"
-            )
-    out.rows.append(Row(line, text, index))
-
-
-def _find_column(header: list[str], wanted: str, name: str, option: str) -> int:
-    cleaned = [h.strip() for h in header]
-    if wanted in cleaned:
-        return cleaned.index(wanted)
-    folded = [h.lower() for h in cleaned]
-    if wanted.lower() in folded:  # "Text" and "TEXT" are meant as "text" too
-        return folded.index(wanted.lower())
-    shown = ", ".join(repr(h) for h in cleaned) or "none"
-    raise UserError(f"{name} has no column {wanted!r} (columns: {shown}): rename the column or pass {option}")
-
-
-def _read_delimited(text: str, name: str, delimiter: str, text_column: str, label_column: str | None) -> Rows:
-    out = Rows()
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = next(reader, None)
-        if header is None:
-            raise UserError(f"{name} is empty: give a header row and one row per text")
-        text_at = _find_column(header, text_column, name, "--text-column")
-        label_at = _find_column(header, label_column, name, "--label-column") if label_column else None
-        previous_end = reader.line_num
-        for record in reader:
-            line = previous_end + 1  # the line where this record starts (quoted fields may span lines)
-            previous_end = reader.line_num
-            if not any(cell.strip() for cell in record):
-                out.skipped.append((line, "empty row"))
-                continue
-            value = record[text_at] if text_at < len(record) else None
-            label = (record[label_at] if label_at < len(record) else None) if label_at is not None else None
-            _finish_row(out, name, line, value, label, label_column is not None, label_column or "")
-    except csv.Error as error:
-        raise UserError(f"{name}, line {reader.line_num}: not valid {'CSV' if delimiter == ',' else 'TSV'} ({error}): fix the quoting") from None
-    return out
-
-
-def _read_jsonl(text: str, name: str, text_column: str, label_column: str | None) -> Rows:
-    out = Rows()
-    objects = 0
-    keyed = {text_column: 0, label_column or "": 0}
-    for number, raw in enumerate(_lines(text), start=1):
-        if not raw.strip():
-            out.skipped.append((number, "empty row"))
-            continue
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as error:
-            out.skipped.append((number, f"not valid JSON ({error.msg})"))
-            continue
-        if not isinstance(record, dict):
-            out.skipped.append((number, f"a JSON {type(record).__name__}, not an object"))
-            continue
-        objects += 1
-        for key in keyed:
-            keyed[key] += key in record
-        if text_column not in record:
-            out.skipped.append((number, f"no {text_column!r} key"))
-            continue
-        _finish_row(out, name, number, record[text_column], record.get(label_column) if label_column else None,
-                    label_column is not None, label_column or "")
-    for key, option in ((text_column, "--text-column"), (label_column, "--label-column")):
-        if key and objects and not keyed[key]:
-            raise UserError(f"{name}: no object has the key {key!r}: rename the key or pass {option}")
-    return out
-
-
-def read_rows(
-    source: str,
-    *,
-    text_column: str = "text",
-    label_column: str | None = None,
-    forced_format: str | None = None,
-    stdin: TextIO | None = None,
-) -> Rows:
-    """Read texts (and labels when ``label_column`` is given) from a file, or stdin for ``-``.
-
-    Raises :class:`~roberta_math.errors.UserError` for a missing file, a file that is not
-    UTF-8, a missing column or an unknown label; rows without text (or label) are skipped
-    and listed in ``Rows.skipped`` by line number.
-
-    >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "t.csv")
-    >>> _ = open(path, "w").write("text,label\\ngood,positive\\n,neutral\\nbad,0\\n")
-    >>> r = read_rows(path, label_column="label")
-    >>> [(row.line, row.text, row.label) for row in r.rows], r.skipped
-    ([(2, 'good', 2), (4, 'bad', 0)], [(3, 'empty text')])
-    """
-    fmt = file_format(source, forced_format)
-    name = "stdin" if source == "-" else source
-    if source == "-":
-        stream = stdin if stdin is not None else sys.stdin
-        data = stream.buffer.read() if hasattr(stream, "buffer") else stream.read().encode("utf-8")
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise UserError(f"no such file: {source} (check the path)")
-        data = path.read_bytes()
-    text = decode_utf8(data, name)
-    if fmt == "txt":
-        if label_column:
-            raise UserError(f"{name} is plain text and has no labels: use a CSV, TSV or JSONL file with text and label columns")
-        out = Rows()
-        for number, line in enumerate(_lines(text), start=1):
-            _finish_row(out, name, number, line, None, False, "")
-        return out
-    if fmt == "jsonl":
-        return _read_jsonl(text, name, text_column, label_column)
-    return _read_delimited(text, name, "," if fmt == "csv" else "\t", text_column, label_column)
+# The readers live in roberta_math.data.readers; these names stay importable from here.
+from roberta_math.data.readers import (  # noqa: E402, F401
+    FORMATS,
+    Row,
+    Rows,
+    Skipped,
+    decode_utf8,
+    file_format,
+    iter_rows,
+    parse_label,
+    read_rows,
+)
 
 
 def _report_skipped(rows: Rows, name: str) -> None:
@@ -302,18 +103,99 @@ def _report_skipped(rows: Rows, name: str) -> None:
         raise UserError(f"{name} has no rows to score: give one text per line (or a 'text' column)")
 
 
+CHUNK_ROWS = 4096
+"""Rows scored (and printed) at a time from an input file: memory stays bounded by one chunk."""
+
+
+@dataclass
+class _Input:
+    """An input file opened for two passes: a check of every row, then scoring chunk by chunk."""
+
+    source: str
+    name: str
+    options: dict[str, Any]
+    rows: int = 0
+    skipped: int = 0
+
+    def check(self) -> None:
+        """Read the whole file once: every error and every skipped row is reported before any output."""
+        for item in iter_rows(self.source, name=self.name, **self.options):
+            if isinstance(item, Skipped):
+                self.skipped += 1
+                print(f"{PROG}: {self.name}, line {item.line}: {item.reason}, skipped", file=sys.stderr)
+            else:
+                self.rows += 1
+        if not self.rows:
+            raise UserError(f"{self.name} has no rows to score: give one text per line (or a 'text' column)")
+
+    def chunks(self, size: int = CHUNK_ROWS) -> Any:
+        """The usable rows in file order, ``size`` at a time."""
+        chunk: list[Row] = []
+        for item in iter_rows(self.source, name=self.name, **self.options):
+            if isinstance(item, Row):
+                chunk.append(item)
+                if len(chunk) == size:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
+
+
+@contextlib.contextmanager
+def _opened_input(source: str, **options: Any) -> Any:
+    """An :class:`_Input` for ``source``; stdin (``-``) is first copied to a temporary file so it can be read twice."""
+    if source != "-":
+        yield _Input(source, source, options)
+        return
+    with tempfile.NamedTemporaryFile(prefix="roberta-math-stdin-") as spool:
+        shutil.copyfileobj(sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(sys.stdin.read().encode()), spool)
+        spool.flush()
+        fmt = options.pop("forced_format", None) or "txt"  # stdin has no suffix: plain text unless --format
+        yield _Input(spool.name, "stdin", {**options, "forced_format": fmt})
+
+
+def _scored_chunks(data: _Input, loaded: Any, batch_size: int, progress: bool) -> Any:
+    """``(rows, probabilities)`` per chunk, in file order; one TruncationWarning for the whole file at the end."""
+    from tqdm.auto import tqdm
+
+    from roberta_math.evaluation.scoring import score_texts
+    from roberta_math.model.truncation import TruncationWarning, warn_truncated
+
+    cut, limit = 0, 0
+    with tqdm(total=data.rows, unit="text", desc="scoring", disable=not progress, leave=False) as bar:
+        for rows in data.chunks():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                probabilities = score_texts([r.text for r in rows], loaded, batch_size=batch_size)
+            for w in caught:
+                if isinstance(w.message, TruncationWarning):
+                    cut, limit = cut + w.message.cut, w.message.limit
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+            bar.update(len(rows))
+            yield rows, probabilities
+    warn_truncated(cut, data.rows, limit)
+
+
 # --------------------------------------------------------------------------- output
 
 
-def _format_table(texts: Sequence[str], probabilities: Any, labels: Sequence[str]) -> str:
-    header = f"{'label':<9} " + " ".join(f"{name:>8}" for name in labels) + "  text"
-    lines = [header]
+def _table_lines(texts: Sequence[str], probabilities: Any, labels: Sequence[str]) -> list[str]:
+    lines = []
     for text, p in zip(texts, probabilities, strict=True):
         label = labels[int(p.argmax())]
         shown = " ".join(text.split())
         shown = shown if len(shown) <= 80 else shown[:77] + "..."
         lines.append(f"{label:<9} " + " ".join(f"{float(v):>8.4f}" for v in p) + f"  {shown}")
-    return "\n".join(lines)
+    return lines
+
+
+def _table_header(labels: Sequence[str]) -> str:
+    return f"{'label':<9} " + " ".join(f"{name:>8}" for name in labels) + "  text"
+
+
+def _format_table(texts: Sequence[str], probabilities: Any, labels: Sequence[str]) -> str:
+    return "\n".join([_table_header(labels), *_table_lines(texts, probabilities, labels)])
 
 
 def _predictions_json(texts: Sequence[str], probabilities: Any, labels: Sequence[str]) -> list[dict[str, Any]]:
@@ -325,6 +207,11 @@ def _predictions_json(texts: Sequence[str], probabilities: Any, labels: Sequence
         }
         for text, p in zip(texts, probabilities, strict=True)
     ]
+
+
+def _json_items(items: list[dict[str, Any]]) -> str:
+    # The items of json.dumps(list, indent=2) without the brackets, so a long list prints chunk by chunk.
+    return ",\n".join("\n".join("  " + line for line in json.dumps(item, ensure_ascii=False, indent=2).split("\n")) for item in items)
 
 
 # --------------------------------------------------------------------------- subcommands
@@ -357,24 +244,38 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.texts and args.input:
         raise UserError("give texts or --input FILE, not both")
     if args.input:
-        rows = read_rows(args.input, text_column=args.text_column, forced_format=args.format)
-        _report_skipped(rows, "stdin" if args.input == "-" else args.input)
-        texts = [row.text for row in rows.rows]
-        progress = not args.no_progress
-    elif args.texts:
-        for position, text in enumerate(args.texts, start=1):
-            if not text.strip():
-                raise UserError(f"text argument {position} is empty: give some words, e.g. {PROG} predict \"I loved it\"")
-        texts = list(args.texts)
-        progress = False
-    else:
+        return _predict_file(args)
+    if not args.texts:
         raise UserError(f"nothing to classify: give texts, e.g. {PROG} predict \"I loved it\", or --input FILE")
+    for position, text in enumerate(args.texts, start=1):
+        if not text.strip():
+            raise UserError(f"text argument {position} is empty: give some words, e.g. {PROG} predict \"I loved it\"")
+    texts = list(args.texts)
     loaded = _load(args)
-    probabilities = score_texts(texts, loaded, batch_size=args.batch_size, progress=progress)
+    probabilities = score_texts(texts, loaded, batch_size=args.batch_size, progress=False)
     if args.json:
         print(json.dumps(_predictions_json(texts, probabilities, loaded.labels), ensure_ascii=False, indent=2))
     else:
         print(_format_table(texts, probabilities, loaded.labels))
+    return 0
+
+
+def _predict_file(args: argparse.Namespace) -> int:
+    # Two passes over the file: check every row (errors before any output), then score and print chunk by chunk.
+    with _opened_input(args.input, text_column=args.text_column, forced_format=args.format) as data:
+        data.check()
+        loaded = _load(args)
+        print("[" if args.json else _table_header(loaded.labels))
+        first = True
+        for rows, probabilities in _scored_chunks(data, loaded, args.batch_size, not args.no_progress):
+            texts = [r.text for r in rows]
+            if args.json:
+                print(("" if first else ",\n") + _json_items(_predictions_json(texts, probabilities, loaded.labels)), end="")
+            else:
+                print("\n".join(_table_lines(texts, probabilities, loaded.labels)))
+            first = False
+        if args.json:
+            print("\n]")
     return 0
 
 
@@ -386,21 +287,24 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     """``roberta-math evaluate --data FILE``: accuracy and macro precision/recall/F1 against the file's labels."""
-    from roberta_math.evaluation.metrics import classification_metrics
-    from roberta_math.evaluation.scoring import score_texts
+    import numpy as np
 
-    name = "stdin" if args.data == "-" else args.data
-    rows = read_rows(args.data, text_column=args.text_column, label_column=args.label_column, forced_format=args.format)
-    _report_skipped(rows, name)
-    loaded = _load(args)
-    probabilities = score_texts([r.text for r in rows.rows], loaded, batch_size=args.batch_size, progress=not args.no_progress)
-    truth = [r.label for r in rows.rows]
-    predicted = probabilities.argmax(axis=1)  # (n,) class index in LABELS order
-    record = classification_metrics(truth, predicted)
+    from roberta_math.evaluation.metrics import classification_metrics
+
+    with _opened_input(args.data, text_column=args.text_column, label_column=args.label_column,
+                       forced_format=args.format) as data:
+        data.check()
+        name = data.name
+        loaded = _load(args)
+        truth, predicted = [], []
+        for rows, probabilities in _scored_chunks(data, loaded, args.batch_size, not args.no_progress):
+            truth.extend(r.label for r in rows)
+            predicted.append(probabilities.argmax(axis=1))  # (chunk,) class index in LABELS order
+    record = classification_metrics(truth, np.concatenate(predicted))
     report = {
         "model": loaded.provenance.as_dict(),
         "data": name,
-        "skipped": len(rows.skipped),
+        "skipped": data.skipped,
         **{key: record[key] for key in ("n", "accuracy", "macro_precision", "macro_recall", "macro_f1", "per_class", "confusion")},
     }
     if args.json:

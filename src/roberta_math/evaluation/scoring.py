@@ -15,22 +15,24 @@ float rounding:
   attention, so they change nothing);
 * the forward passes run under ``torch.inference_mode`` (no autograd bookkeeping).
 
-The rows come back in the order of the input.
+The rows come back in the order of the input. Before tokenising, each text goes
+through the model's preprocessing (``loaded.preprocess``, e.g. ``@user``/``http`` masks
+for the cardiffnlp Twitter models; see :mod:`roberta_math.model.preprocessing`), so
+every caller (predict, evaluate, compare, the figures) scores what the model was trained on.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 from roberta_math.errors import UserError
 from roberta_math.model.loading import LoadedModel, quiet_transformers
+from roberta_math.model.preprocessing import apply_preprocessing
+from roberta_math.model.truncation import TruncationWarning, warn_truncated
 
-
-class TruncationWarning(UserWarning):
-    """Some texts were longer than the model can read and were cut."""
+__all__ = ["TruncationWarning", "length_sorted_batches", "pad_batch", "score_texts", "token_ids"]
 
 
 def token_ids(texts: Sequence[str], tokenizer, max_tokens: int) -> tuple[list[list[int]], int]:
@@ -114,7 +116,9 @@ def score_texts(
     where :math:`Z` holds the model's logits and :math:`c` = ``loaded.label_columns``.
     Texts longer than ``max_length`` tokens (default: ``loaded.max_tokens``, the most the
     position embeddings allow, e.g. 512 for roberta-base) keep their first tokens and the
-    closing special token; a :class:`TruncationWarning` says how many were cut.
+    closing special token; a :class:`TruncationWarning` says how many were cut (the
+    policy of :mod:`roberta_math.model.truncation`). Each text first goes through
+    ``loaded.preprocess`` (``"none"`` for the embedded model).
     ``progress=True`` shows a progress bar on stderr.
 
     >>> import numpy as np
@@ -133,14 +137,10 @@ def score_texts(
     import torch
     from tqdm.auto import tqdm
 
+    prepared = apply_preprocessing(checked, getattr(loaded, "preprocess", "none"))
     with quiet_transformers():
-        ids, n_cut = token_ids(checked, loaded.tokenizer, limit)
-    if n_cut:
-        warnings.warn(
-            f"{n_cut} of {len(checked)} texts were longer than {limit} tokens and were truncated to their first {limit} tokens",
-            TruncationWarning,
-            stacklevel=2,
-        )
+        ids, n_cut = token_ids(prepared, loaded.tokenizer, limit)
+    warn_truncated(n_cut, len(checked), limit, stacklevel=3)
 
     config = loaded.model.config
     # RoBERTa derives position ids from input_ids != pad, so pad with the model's own pad id.

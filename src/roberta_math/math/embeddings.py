@@ -70,6 +70,8 @@ def roberta_embeddings(
 
     - ``input_ids``: $x$, ``(batch, seq)``; ``token_type_ids``: $s$, ``(batch, seq)``, all 0 by default.
     - Returns $E$, ``(batch, seq, d)``.
+    - Raises ``ValueError`` naming both lengths when a row has more tokens than the
+      position table allows (rows $-$ ``padding_idx`` $-$ 1), instead of an index error.
 
     >>> d, vocab = 4, 10
     >>> w = EmbeddingWeights(torch.randn(vocab, d), torch.randn(8, d), torch.randn(1, d), torch.ones(d), torch.zeros(d))
@@ -77,6 +79,10 @@ def roberta_embeddings(
     torch.Size([1, 4, 4])
     """
     positions = position_ids_from_input_ids(input_ids, padding_idx)  # (batch, seq)
+    if positions.numel() and int(positions.max()) >= weights.position.shape[0]:
+        # An index past the table would be an IndexError deep inside torch: name both lengths.
+        most = weights.position.shape[0] - padding_idx - 1
+        raise ValueError(f"the input has {int(positions.max()) - padding_idx} tokens but the position table allows at most {most}")
     if token_type_ids is None:
         token_type_ids = torch.zeros_like(input_ids)
     summed = (

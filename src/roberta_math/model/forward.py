@@ -51,6 +51,8 @@ def classify_from_scratch(
     - ``input_ids``, ``attention_mask``: ``(batch, seq)``, as a RoBERTa tokenizer returns them.
     - Returns logits ``(batch, num_labels)`` and a tuple with one ``(batch, heads, seq, seq)``
       attention tensor per layer.
+    - Raises ``ValueError`` naming both lengths when a row holds more tokens than the
+      model's positions allow: ids are never cut silently (see :mod:`roberta_math.model.truncation`).
 
     >>> from transformers import RobertaConfig, RobertaForSequenceClassification
     >>> _ = torch.manual_seed(0)

@@ -97,14 +97,17 @@ class Provenance:
     """The directory the files were read from (a hub snapshot for hub ids)."""
     revision: str | None = None
     """The hub commit of the snapshot, for hub ids."""
+    preprocess: str = "none"
+    """The text preprocessing applied before scoring (see :mod:`roberta_math.model.preprocessing`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy of the record."""
         return asdict(self)
 
     def short(self) -> str:
-        """One line for logs and figure captions."""
-        return f"{self.name} ({self.source}, {self.parameters / 1e6:.2f}M parameters, sha256 {self.sha256[:12]})"
+        """One line for logs and figure captions (the preprocessing is named when there is one)."""
+        extra = "" if self.preprocess == "none" else f", preprocess {self.preprocess}"
+        return f"{self.name} ({self.source}, {self.parameters / 1e6:.2f}M parameters, sha256 {self.sha256[:12]}{extra})"
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,8 @@ class LoadedModel:
     for an encoder; ``label_columns[k]`` is the column of the model's logits holding
     ``labels[k]``, so ``logits[:, label_columns]`` puts any checkpoint's classes in the
     project's order. ``max_tokens`` is the longest input, special tokens included, that
-    the position embeddings allow (512 for roberta-base).
+    the position embeddings allow (512 for roberta-base). ``preprocess`` names the text
+    preprocessing the scorer applies first (:mod:`roberta_math.model.preprocessing`).
     """
 
     model: Any
@@ -125,6 +129,7 @@ class LoadedModel:
     label_columns: tuple[int, ...] = (0, 1, 2)
     task: Task = "sentiment"
     max_tokens: int = 512
+    preprocess: str = "none"
 
 
 # --------------------------------------------------------------------------- quiet transformers
@@ -439,6 +444,9 @@ def load_model(
 
     model.eval()  # dropout off: scores are deterministic
     directory, revision = _snapshot_dir(where)
+    from roberta_math.model.preprocessing import preprocessing_for
+
+    preprocess = preprocessing_for(name, where.source, directory)
     provenance = Provenance(
         name=name,
         source=where.source,
@@ -446,6 +454,7 @@ def load_model(
         sha256=weights_sha256(directory),
         location=str(directory),
         revision=revision,
+        preprocess=preprocess,
     )
     return LoadedModel(
         model=model,
@@ -455,4 +464,5 @@ def load_model(
         label_columns=columns,
         task=task,
         max_tokens=max_tokens_for(config),
+        preprocess=preprocess,
     )

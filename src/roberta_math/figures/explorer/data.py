@@ -46,7 +46,10 @@ def explorer_example(loaded: LoadedModel, text: str, digits: int = 4) -> dict[st
     from roberta_math.model.forward import classify_from_scratch
 
     tokenizer = loaded.tokenizer
-    encoded = tokenizer(text, truncation=True, max_length=loaded.max_tokens, return_tensors="pt")
+    from roberta_math.model.preprocessing import apply_preprocessing
+    from roberta_math.model.truncation import encode_truncated  # cut with a TruncationWarning, as predict does
+
+    encoded = encode_truncated(tokenizer, apply_preprocessing([text], getattr(loaded, "preprocess", "none"))[0], loaded.max_tokens)
     input_ids = encoded["input_ids"]  # (1, seq)
     logits, attentions = classify_from_scratch(loaded.model, input_ids, encoded["attention_mask"])
     weights = torch.stack([a[0] for a in attentions]).double()  # (layers, heads, seq, seq)
