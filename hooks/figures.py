@@ -35,7 +35,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File, Files
 
 SITE_FOLDER = "figures"
-PUBLISHED_SUFFIXES = (".svg", ".png", ".json", ".js", ".css")
+PUBLISHED_SUFFIXES = (".svg", ".png", ".json", ".js", ".css", ".bin")  # .bin: the Try it page's weights
 ERROR_LINES = 40
 
 

@@ -105,6 +105,7 @@ STEPS: tuple[Step, ...] = (
     Step("heads", "model_figures:build_head_statistics", True, True, "per-head attention statistics, q.k variance of the model"),
     Step("evaluation", "evaluation_figures:build", True, True, "confusion matrices, reliability, per-domain bars"),
     Step("experiments", "experiment_figures:build", False, False, "domain transfer and pre-training curves from experiments/results.json"),
+    Step("live_model", "live_model:build", True, False, "the Try it page's float32 weights, tokenizer and scripts"),
 )
 
 
