@@ -205,6 +205,45 @@ def external_resources(scan: PageScan) -> list[str]:
     return loaded + [f"url({u}) in inline CSS" for css in scan.inline_css for u in css_urls(css) if is_external(u)]
 
 
+def link_is_allowed(url: str, allowed: tuple[str, ...]) -> bool:
+    """Whether an outbound ``url`` is in the allow-list: an entry is a host
+    (``arxiv.org``, which allows its subdomains too) or a host and path prefix
+    (``github.com/cjhutto/vaderSentiment``, which allows that repository only).
+
+    >>> allowed = ("arxiv.org", "github.com/cjhutto/vaderSentiment")
+    >>> link_is_allowed("https://arxiv.org/abs/1907.11692", allowed)
+    True
+    >>> link_is_allowed("https://export.arxiv.org/abs/1", allowed), link_is_allowed("https://notarxiv.org/", allowed)
+    (True, False)
+    >>> link_is_allowed("https://github.com/cjhutto/vaderSentiment/blob/master/x.py", allowed)
+    True
+    >>> link_is_allowed("https://github.com/roberta-math/roberta-math/blob/main/tests/t.py", allowed)
+    False
+    >>> link_is_allowed("https://github.com/cjhutto/vaderSentimentFork", allowed)
+    False
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    path = parts.path.rstrip("/").lower()
+    for entry in allowed:
+        entry_host, _, entry_path = entry.lower().partition("/")
+        if host != entry_host and not host.endswith("." + entry_host):
+            continue
+        if not entry_path or path == "/" + entry_path.rstrip("/") or path.startswith("/" + entry_path.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def unknown_outbound_links(scan: PageScan, allowed: tuple[str, ...]) -> list[str]:
+    """The page's ``<a href>`` links to another host that the allow-list does not name."""
+    return [
+        f"<a href={url!r}>: host not in the allow-list of external references"
+        for tag, attr, url in scan.refs
+        if tag == "a" and attr == "href" and is_external(url) and urlsplit(url).scheme in ("http", "https", "")
+        and not link_is_allowed(url, allowed)
+    ]
+
+
 def broken_links(site_dir: Path, page: Path, scans: dict[Path, PageScan]) -> list[str]:
     """Local addresses of ``page`` that name no file, or an ``#anchor`` the target lacks.
 

@@ -15,6 +15,40 @@ DOCS_DIR = PROJECT_ROOT / "docs"
 _FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,}).*?^\1\2[ \t]*$", re.MULTILINE | re.DOTALL)
 _MATH_IN_SOURCE = re.compile(r"\$|\\\(|\\\[|\\begin\{")
 
+# The external references a page may link to: a host (its subdomains too) or a host and
+# a path prefix. Anything else fails test_built_site: a link to a repository that is not
+# this project's, a tracker, a host nobody reviewed. Add an entry only for a reference a
+# page cites (a paper's publisher, a library's own repository).
+ALLOWED_EXTERNAL_LINKS: tuple[str, ...] = (
+    "squidfunk.github.io/mkdocs-material",  # the theme's footer credit
+    "github.com/cjhutto/vaderSentiment",  # VADER's source, cited on roberta-vs-vader
+    "github.com/huggingface/transformers",  # the reference implementation, cited by file
+    "github.com/pytorch/pytorch",  # PyTorch's source, cited by file
+    "arxiv.org",
+    "doi.org",
+    "aclanthology.org",
+    "proceedings.neurips.cc",
+    "openreview.net",
+    "ojs.aaai.org",
+    "pytorch.org/docs",
+    "docs.python.org",
+)
+REPO_URL_ENV = "ROBERTA_MATH_REPO_URL"  # mkdocs.yml's repo_url, set by the deploy workflow
+
+
+def allowed_external_links() -> tuple[str, ...]:
+    """The allow-list, plus the repository that ``$ROBERTA_MATH_REPO_URL`` names (the
+    header's one link to the source, when the deploy workflow sets it)."""
+    import os
+    from urllib.parse import urlsplit
+
+    repo = os.environ.get(REPO_URL_ENV, "").strip()
+    if repo:
+        parts = urlsplit(repo)
+        return (*ALLOWED_EXTERNAL_LINKS, f"{parts.hostname}{parts.path.rstrip('/')}")
+    return ALLOWED_EXTERNAL_LINKS
+
+
 # url -> pages that link to it; filled by test_built_site, printed by conftest.
 EXTERNAL_LINKS: dict[str, set[str]] = defaultdict(set)
 

@@ -4,7 +4,8 @@ Each page: math rendered (no TeX left in the visible text, no KaTeX error elemen
 arithmatex wrapper left unrendered, KaTeX present where the source has math), nothing
 loaded from another host, every internal link and ``#anchor`` resolves. Stylesheets:
 every ``url()`` is local and exists. Outbound ``<a href="https://...">`` links are
-allowed; they are listed at the end of the run, never fetched.
+allowed only to the hosts of site_pages.ALLOWED_EXTERNAL_LINKS; they are listed at the
+end of the run, never fetched.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from htmlscan import (
     is_external,
     math_problems,
     resolve,
+    unknown_outbound_links,
     scan_html,
     stylesheet_problems,
     url_path_of,
 )
-from site_pages import EXTERNAL_LINKS, page_file, source_has_math, source_pages
+from site_pages import EXTERNAL_LINKS, allowed_external_links, page_file, source_has_math, source_pages
 
 PAGES = [*source_pages(), "404.html"]
 
@@ -62,6 +64,15 @@ def test_nothing_is_loaded_from_another_host(site_dir: Path, page: str) -> None:
     for tag, _attr, url in scan.refs:
         if tag == "a" and is_external(url):
             EXTERNAL_LINKS[url].add(page or "index")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_outbound_links_go_only_to_allowed_hosts(site_dir: Path, page: str) -> None:
+    """A link to another host must be in site_pages.ALLOWED_EXTERNAL_LINKS (or be the
+    repository of ``$ROBERTA_MATH_REPO_URL``): no page links a repository that is not
+    this project's, and the tests a page cites are shown on the site (docs/tests.md)."""
+    problems = unknown_outbound_links(scanned(page_file(site_dir, page)), allowed_external_links())
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from htmlscan import broken_links, external_resources, math_problems, scan_html, stylesheet_problems
+from htmlscan import (
+    broken_links,
+    external_resources,
+    math_problems,
+    scan_html,
+    stylesheet_problems,
+    unknown_outbound_links,
+)
+from site_pages import ALLOWED_EXTERNAL_LINKS
 
 CLEAN = """<!doctype html><html><head>
 <link rel="stylesheet" href="../assets/site.css"><script src="../assets/app.js"></script>
@@ -84,3 +92,16 @@ def test_stylesheets_with_external_or_missing_urls_are_reported(tmp_path: Path) 
         "assets/bad.css: external https://fonts.example.com/x.css",
         "assets/bad.css: missing fonts/gone.woff2",
     ]
+
+
+def test_links_to_hosts_outside_the_allow_list_are_reported() -> None:
+    page = scan_html(
+        '<a href="https://arxiv.org/abs/1907.11692">paper</a>'
+        '<a href="https://github.com/cjhutto/vaderSentiment">VADER</a>'
+        '<a href="https://github.com/roberta-math/roberta-math/blob/main/tests/t.py">tests</a>'
+        '<a href="//tracker.example.com/x">tracker</a>'
+        '<a href="../softmax/">local</a><a href="mailto:a@b.c">mail</a>'
+    )
+    problems = unknown_outbound_links(page, ALLOWED_EXTERNAL_LINKS)
+    assert len(problems) == 2, problems
+    assert "roberta-math/roberta-math" in problems[0] and "tracker.example.com" in problems[1]
