@@ -68,12 +68,28 @@ def test_roberta_base_shape_matches_transformers() -> None:
     assert attn_diff <= 1e-5, attn_diff
 
 
+def _scaled(model: RobertaForSequenceClassification) -> RobertaForSequenceClassification:
+    """Weights x10 (LayerNorms kept): random N(0, 0.02) weights give logits of about 0.01, where
+    two different sentences differ by less than a test's tolerance."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "LayerNorm" not in name:
+                p.mul_(10)
+    return model
+
+
 def test_padding_does_not_change_a_sentences_logits() -> None:
-    model = _model(SMALL, 3)
+    model = _scaled(_model(SMALL, 3))
     ids, mask = _padded_batch(SMALL["vocab_size"], [12, 5], 3)
     batched, _ = classify_from_scratch(model, ids, mask)
     alone, _ = classify_from_scratch(model, ids[1:, :5], mask[1:, :5])
-    assert torch.allclose(batched[1], alone[0], atol=1e-5)
+    # the test can tell sentences apart: the two rows differ by far more than the tolerance
+    assert (batched[0] - batched[1]).abs().max() > 0.1
+    assert torch.allclose(batched[1], alone[0], atol=1e-5), (batched[1] - alone[0]).abs().max()
+    # and the unpadded sentence's logits are transformers' own
+    with torch.no_grad():
+        reference = model(input_ids=ids[1:, :5]).logits
+    assert torch.allclose(alone, reference, atol=1e-4), (alone - reference).abs().max()
 
 
 def test_a_broken_equation_is_caught() -> None:

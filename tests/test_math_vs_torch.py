@@ -114,12 +114,44 @@ def test_fully_masked_row_gives_zero_weights_and_output() -> None:
     """Documented behaviour: a query with every key masked attends to nothing (zeros, not nan)."""
     gen = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(1, 3, 4, generator=gen) for _ in range(3))
-    mask = torch.tensor([[1, 1, 0], [0, 0, 0], [1, 0, 1]])
+    mask = torch.tensor([[[1, 1, 0], [0, 0, 0], [1, 0, 1]]])  # (1, seq_q, seq_k): one mask row per query
     out, w = self_attention(q, k, v, mask)
     assert torch.equal(w[0, 1], torch.zeros(3))
     assert torch.equal(out[0, 1], torch.zeros(4))
     assert not torch.isnan(out).any()
     _close(w[0, 0].sum(), torch.tensor(1.0))
+
+
+def test_self_attention_rejects_an_ambiguous_padding_mask() -> None:
+    """A (batch, seq_k) mask whose batch equals seq_q used to broadcast over the queries, silently."""
+    gen = torch.Generator().manual_seed(8)
+    q = torch.randn(3, 3, 4, generator=gen)  # batch 3, seq_q 3
+    k, v = torch.randn(3, 5, 4, generator=gen), torch.randn(3, 5, 2, generator=gen)
+    padding = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 0, 0]])  # (batch, seq_k)
+    with pytest.raises(ValueError, match=r"mask of shape \(3, 5\) .* pass mask\[:, None, :\], shape \(3, 1, 5\)"):
+        self_attention(q, k, v, padding)
+    # the shape the error asks for gives the padding mask's meaning, against torch's kernel
+    out, w = self_attention(q, k, v, padding[:, None, :])
+    _close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=padding[:, None, :].bool()))
+    assert torch.all(w[1, :, 3:] == 0) and torch.all(w[2, :, 2:] == 0) and torch.all(w[0] > 0)
+    # wrong lengths are rejected too, before torch's broadcasting error
+    with pytest.raises(ValueError, match=r"pass \(seq_k,\) = \(5,\)"):
+        self_attention(q, k, v, torch.ones(4))
+    with pytest.raises(ValueError, match="mask of shape"):
+        self_attention(q, k, v, torch.ones(3, 2, 5))
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 1, 5), (1, 3, 5), (3, 3, 5), (1, 1, 5)])
+def test_self_attention_accepts_every_documented_mask_shape(shape: tuple[int, ...]) -> None:
+    gen = torch.Generator().manual_seed(9)
+    q, k, v = torch.randn(3, 3, 4, generator=gen), torch.randn(3, 5, 4, generator=gen), torch.randn(3, 5, 2, generator=gen)
+    mask = torch.rand(shape, generator=gen) > 0.4
+    mask[..., 0] = True
+    out, w = self_attention(q, k, v, mask)
+    _close(out, F.scaled_dot_product_attention(q, k, v, attn_mask=mask))
+    # unbatched 2-D queries take a (seq_q, seq_k) mask
+    out2, _ = self_attention(q[0], k[0], v[0], mask.expand(3, 3, 5)[0])
+    _close(out2, F.scaled_dot_product_attention(q[0], k[0], v[0], attn_mask=mask.expand(3, 3, 5)[0]))
 
 
 def test_multi_head_attention_matches_torch_module() -> None:
@@ -151,11 +183,17 @@ def test_split_and_merge_heads_invert_each_other() -> None:
         split_heads(x, 5)
 
 
-def test_layer_norm_and_gelu_match_torch() -> None:
+@pytest.mark.parametrize("eps", [1e-5, 1e-12, 0.5])
+@pytest.mark.parametrize("scale", [4.0, 1e-2])
+def test_layer_norm_and_gelu_match_torch(eps: float, scale: float) -> None:
+    """Inputs of variance 16 and 1e-4: at 1e-4, eps = 1e-5 moves the output by about 5%, so an
+    implementation that drops or misplaces eps fails (at variance 16 it would hide below 1e-6)."""
     gen = torch.Generator().manual_seed(4)
-    x = torch.randn(3, 5, 16, generator=gen) * 4 + 2
+    x = torch.randn(3, 5, 16, generator=gen) * scale + 2 * scale
     gamma, beta = torch.randn(16, generator=gen), torch.randn(16, generator=gen)
-    _close(layer_norm(x, gamma, beta, 1e-5), F.layer_norm(x, (16,), gamma, beta, 1e-5), atol=2e-6)
+    _close(layer_norm(x, gamma, beta, eps), F.layer_norm(x, (16,), gamma, beta, eps), atol=2e-6)
+    if eps == 1e-5:
+        _close(layer_norm(x, gamma, beta), F.layer_norm(x, (16,), gamma, beta, 1e-5), atol=2e-6)  # the default
     _close(gelu(x), F.gelu(x))
 
 

@@ -73,10 +73,23 @@ def roberta_embeddings(
     - Raises ``ValueError`` naming both lengths when a row has more tokens than the
       position table allows (rows $-$ ``padding_idx`` $-$ 1), instead of an index error.
 
+    By hand, for ``<s> w </s> <pad>`` with ids ``0 5 2 1``: the positions are $2, 3, 4$ and the
+    padding's $1$, every token has type 0, and ``torch.nn.functional.layer_norm`` normalises the sum:
+
     >>> d, vocab = 4, 10
-    >>> w = EmbeddingWeights(torch.randn(vocab, d), torch.randn(8, d), torch.randn(1, d), torch.ones(d), torch.zeros(d))
-    >>> roberta_embeddings(torch.tensor([[0, 5, 2, 1]]), w).shape
+    >>> w = EmbeddingWeights(torch.randn(vocab, d), torch.randn(8, d), torch.randn(2, d), torch.randn(d), torch.randn(d))
+    >>> ids = torch.tensor([[0, 5, 2, 1]])
+    >>> e = roberta_embeddings(ids, w)
+    >>> e.shape
     torch.Size([1, 4, 4])
+    >>> summed = w.word[[0, 5, 2, 1]] + w.position[[2, 3, 4, 1]] + w.token_type[0]
+    >>> torch.allclose(e[0], torch.nn.functional.layer_norm(summed, (d,), w.ln_gamma, w.ln_beta, 1e-5), atol=1e-6)
+    True
+    >>> types = torch.tensor([[0, 0, 1, 1]])  # a second segment: rows 0 and 1 of the type table
+    >>> summed = w.word[[0, 5, 2, 1]] + w.position[[2, 3, 4, 1]] + w.token_type[[0, 0, 1, 1]]
+    >>> e = roberta_embeddings(ids, w, token_type_ids=types, eps=0.5)
+    >>> torch.allclose(e[0], torch.nn.functional.layer_norm(summed, (d,), w.ln_gamma, w.ln_beta, 0.5), atol=1e-6)
+    True
     """
     positions = position_ids_from_input_ids(input_ids, padding_idx)  # (batch, seq)
     if positions.numel() and int(positions.max()) >= weights.position.shape[0]:
@@ -91,3 +104,120 @@ def roberta_embeddings(
         + weights.token_type[token_type_ids]  # (batch, seq, d)
     )
     return layer_norm(summed, weights.ln_gamma, weights.ln_beta, eps)
+
+
+def layer_norm_backward(
+    grad_output: Tensor, x: Tensor, gamma: Tensor, eps: float = 1e-5
+) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Vector-Jacobian product of :func:`layer_norm`: gradients of the input, the gain and the shift.
+
+    With $s = \sqrt{\sigma^2 + \epsilon}$ and $\hat{x} = (x - \mu)/s$, so $y = \gamma \odot \hat{x} + \beta$,
+    write $g = \mathrm{d}y \odot \gamma$. Differentiating $\mu$ and $\sigma^2$ with respect to every
+    $x_j$ (both depend on all $d$ entries) gives, per vector,
+
+    $$\mathrm{d}x = \frac{1}{s}\Big(g - \overline{g} - \hat{x}\; \overline{g \odot \hat{x}}\Big), \qquad
+    \mathrm{d}\gamma = \sum_{\text{rows}} \mathrm{d}y \odot \hat{x}, \qquad
+    \mathrm{d}\beta = \sum_{\text{rows}} \mathrm{d}y,$$
+
+    where $\overline{v} = \frac{1}{d}\sum_i v_i$. The two subtracted terms remove the parts of
+    $g$ that would move the mean or the variance, which LayerNorm undoes: $\mathrm{d}x$ sums to 0
+    and is orthogonal to $\hat{x}$.
+
+    - ``grad_output``: $\mathrm{d}y$ ``(..., d)``; ``x``: the forward input ``(..., d)``; ``gamma``: ``(d,)``.
+    - Returns $\mathrm{d}x$ ``(..., d)``, $\mathrm{d}\gamma$ ``(d,)``, $\mathrm{d}\beta$ ``(d,)``.
+
+    Source: Ba, Kiros and Hinton (2016), section 3, for the forward; PyTorch's
+    ``aten/src/ATen/native/cpu/layer_norm_kernel.cpp`` (``LayerNormBackwardKernelImpl``) computes the same.
+
+    >>> x = torch.tensor([[1.0, 2.0, 3.0]])
+    >>> dx, dgamma, dbeta = layer_norm_backward(torch.tensor([[1.0, 1.0, 1.0]]), x, torch.ones(3))
+    >>> dx  # a uniform push on every output cannot move a normalised vector
+    tensor([[0., 0., 0.]])
+    >>> dgamma, dbeta
+    (tensor([-1.2247,  0.0000,  1.2247]), tensor([1., 1., 1.]))
+    """
+    d = x.size(-1)
+    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
+    rstd = 1.0 / torch.sqrt(((x - mean) ** 2).mean(dim=-1, keepdim=True) + eps)  # (..., 1) = 1/s
+    x_hat = (x - mean) * rstd  # (..., d)
+    g = grad_output * gamma  # (..., d)
+    grad_x = rstd * (g - g.mean(dim=-1, keepdim=True) - x_hat * (g * x_hat).mean(dim=-1, keepdim=True))
+    grad_gamma = (grad_output * x_hat).reshape(-1, d).sum(dim=0)  # (d,)
+    grad_beta = grad_output.reshape(-1, d).sum(dim=0)  # (d,)
+    return grad_x, grad_gamma, grad_beta
+
+
+def embedding_backward(grad_output: Tensor, ids: Tensor, num_rows: int, padding_idx: int | None = None) -> Tensor:
+    r"""Gradient of a table lookup $E_t = W_{x_t}$: scatter-add each position's gradient into its row.
+
+    $$\frac{\partial \mathcal{L}}{\partial W_v} = \sum_{t \,:\, x_t = v} \frac{\partial \mathcal{L}}{\partial E_t},
+    \qquad \frac{\partial \mathcal{L}}{\partial W_\text{padding\_idx}} = 0$$
+
+    A row used twice gets both contributions; a row never used gets 0; the padding row gets 0,
+    as ``torch.nn.Embedding(padding_idx=...)`` does.
+
+    - ``grad_output``: ``(..., d)``; ``ids``: ``(...)`` row indices; returns ``(num_rows, d)``.
+
+    Source: PyTorch's ``aten/src/ATen/native/Embedding.cpp`` (``embedding_dense_backward``).
+
+    >>> embedding_backward(torch.ones(1, 3, 2), torch.tensor([[4, 4, 1]]), num_rows=5, padding_idx=1)
+    tensor([[0., 0.],
+            [0., 0.],
+            [0., 0.],
+            [0., 0.],
+            [2., 2.]])
+    """
+    d = grad_output.size(-1)
+    grad = torch.zeros(num_rows, d, dtype=grad_output.dtype, device=grad_output.device)  # (num_rows, d)
+    grad.index_add_(0, ids.reshape(-1), grad_output.reshape(-1, d))
+    if padding_idx is not None:
+        grad[padding_idx] = 0.0
+    return grad
+
+
+def roberta_embeddings_backward(
+    grad_output: Tensor,
+    input_ids: Tensor,
+    weights: EmbeddingWeights,
+    padding_idx: int = 1,
+    eps: float = 1e-5,
+    token_type_ids: Tensor | None = None,
+) -> EmbeddingWeights:
+    r"""Gradients of the three embedding tables and the LayerNorm of :func:`roberta_embeddings`.
+
+    With $u_t = W^\text{tok}_{x_t} + W^\text{pos}_{\pi_t} + W^\text{type}_{s_t}$ and $E = \operatorname{LayerNorm}(u)$:
+    :func:`layer_norm_backward` gives $\mathrm{d}u$, $\mathrm{d}\gamma$, $\mathrm{d}\beta$; the sum copies
+    $\mathrm{d}u_t$ to each of its three terms; :func:`embedding_backward` scatter-adds them into the
+    tables:
+
+    $$\frac{\partial \mathcal{L}}{\partial W^\text{tok}_v} = \sum_{t : x_t = v} \mathrm{d}u_t, \quad
+    \frac{\partial \mathcal{L}}{\partial W^\text{pos}_j} = \sum_{t : \pi_t = j} \mathrm{d}u_t, \quad
+    \frac{\partial \mathcal{L}}{\partial W^\text{type}_k} = \sum_{t : s_t = k} \mathrm{d}u_t .$$
+
+    The rows ``padding_idx`` of the word and position tables get no gradient (both are
+    ``nn.Embedding(padding_idx=...)`` in ``transformers``' ``RobertaEmbeddings``); the
+    token-type table has no padding row.
+
+    - ``grad_output``: $\partial\mathcal{L}/\partial E$ ``(batch, seq, d)``; the other arguments as in the forward.
+    - Returns an :class:`EmbeddingWeights` of gradients, each shaped as its table.
+
+    >>> d, vocab = 4, 10
+    >>> w = EmbeddingWeights(torch.randn(vocab, d), torch.randn(8, d), torch.randn(1, d), torch.ones(d), torch.zeros(d))
+    >>> g = roberta_embeddings_backward(torch.randn(1, 4, d), torch.tensor([[0, 5, 2, 1]]), w)
+    >>> g.word[1].abs().sum(), g.position[1].abs().sum()  # the padding rows
+    (tensor(0.), tensor(0.))
+    >>> g.word.abs().sum(-1).nonzero().flatten().tolist()  # the rows the sentence used
+    [0, 2, 5]
+    """
+    positions = position_ids_from_input_ids(input_ids, padding_idx)  # (batch, seq)
+    if token_type_ids is None:
+        token_type_ids = torch.zeros_like(input_ids)
+    summed = weights.word[input_ids] + weights.position[positions] + weights.token_type[token_type_ids]  # (batch, seq, d)
+    grad_sum, grad_gamma, grad_beta = layer_norm_backward(grad_output, summed, weights.ln_gamma, eps)
+    return EmbeddingWeights(
+        word=embedding_backward(grad_sum, input_ids, weights.word.size(0), padding_idx),
+        position=embedding_backward(grad_sum, positions, weights.position.size(0), padding_idx),
+        token_type=embedding_backward(grad_sum, token_type_ids, weights.token_type.size(0)),
+        ln_gamma=grad_gamma,
+        ln_beta=grad_beta,
+    )

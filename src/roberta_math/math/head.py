@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from roberta_math.math.linear import Linear, linear
+from roberta_math.math.linear import Linear, linear, linear_backward
 
 
 def classification_head(hidden: Tensor, dense: Linear, out_proj: Linear) -> Tensor:
@@ -27,3 +27,44 @@ def classification_head(hidden: Tensor, dense: Linear, out_proj: Linear) -> Tens
     """
     first = hidden[:, 0, :]  # (batch, d): the <s> token
     return linear(torch.tanh(linear(first, dense)), out_proj)  # (batch, num_labels)
+
+
+def classification_head_backward(
+    grad_logits: Tensor, hidden: Tensor, dense: Linear, out_proj: Linear
+) -> tuple[Tensor, Linear, Linear]:
+    r"""Vector-Jacobian product of :func:`classification_head`: gradients of the hidden states and both layers.
+
+    Forward: $a = h_0 W_\text{dense}^\top + b_\text{dense}$, $u = \tanh(a)$, $z = u W_\text{out}^\top + b_\text{out}$.
+    With $\tanh'(a) = 1 - \tanh^2(a) = 1 - u^2$:
+
+    $$\mathrm{d}u = \mathrm{d}z\, W_\text{out}, \quad \mathrm{d}W_\text{out} = \mathrm{d}z^\top u, \quad
+    \mathrm{d}a = \mathrm{d}u \odot (1 - u^2), \quad
+    \mathrm{d}h_0 = \mathrm{d}a\, W_\text{dense}, \quad \mathrm{d}W_\text{dense} = \mathrm{d}a^\top h_0 .$$
+
+    Only position 0 (``<s>``) is read, so the gradient of every other position is exactly 0:
+    the other tokens are reached only through attention, one layer down.
+
+    - ``grad_logits``: $\mathrm{d}z$ ``(batch, num_labels)``, e.g. from
+      :func:`~roberta_math.math.loss.cross_entropy_grad`; ``hidden``: ``(batch, seq, d)``.
+    - Returns $\partial\mathcal{L}/\partial H$ ``(batch, seq, d)`` and the gradients of ``dense``
+      and ``out_proj`` as :class:`Linear`.
+
+    Source: ``RobertaClassificationHead`` in ``transformers``' ``modeling_roberta.py`` for the
+    forward; $\tanh' = 1 - \tanh^2$.
+
+    >>> d = 2
+    >>> dense = Linear(torch.eye(d), torch.zeros(d))
+    >>> out = Linear(torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]]), torch.zeros(3))
+    >>> dh, d_dense, d_out = classification_head_backward(torch.tensor([[1.0, 0.0, 0.0]]), torch.zeros(1, 2, d), dense, out)
+    >>> dh  # tanh'(0) = 1, so dz reaches <s> as dz W_out W_dense; position 1 gets nothing
+    tensor([[[1., 0.],
+             [0., 0.]]])
+    """
+    first = hidden[:, 0, :]  # (batch, d): the <s> token
+    activation = torch.tanh(linear(first, dense))  # (batch, d) = u
+    grad_activation, grad_out_proj = linear_backward(grad_logits, activation, out_proj)  # (batch, d)
+    grad_pre = grad_activation * (1.0 - activation * activation)  # (batch, d) = du * tanh'(a)
+    grad_first, grad_dense = linear_backward(grad_pre, first, dense)  # (batch, d)
+    grad_hidden = torch.zeros_like(hidden)  # (batch, seq, d)
+    grad_hidden[:, 0, :] = grad_first
+    return grad_hidden, grad_dense, grad_out_proj

@@ -94,3 +94,30 @@ def softmax_jacobian(x: Tensor, temperature: float = 1.0) -> Tensor:
     p = softmax(x, dim=-1, temperature=temperature)  # (..., n)
     outer = p.unsqueeze(-1) * p.unsqueeze(-2)  # (..., n, n) = p p^T
     return (torch.diag_embed(p) - outer) / temperature
+
+
+def softmax_backward(grad_output: Tensor, probs: Tensor, dim: int = -1, temperature: float = 1.0) -> Tensor:
+    r"""Vector-Jacobian product of :func:`softmax`, in $O(n)$ per slice, from the saved probabilities.
+
+    With $g = \partial \mathcal{L} / \partial p$ and the Jacobian of :func:`softmax_jacobian`,
+    $J = \frac{1}{T}(\operatorname{diag}(p) - p\,p^\top)$ (symmetric, so $J^\top g = J g$):
+
+    $$\frac{\partial \mathcal{L}}{\partial z} = J^\top g = \frac{1}{T}\, p \odot \big(g - \langle p, g\rangle\big)$$
+
+    Forming $J$ costs $n^2$ per slice; this form costs $3n$. An entry with $p_i = 0$ (a masked
+    key) gets a gradient of exactly 0, and so does a slice that is entirely masked.
+
+    - ``grad_output``: $g$; ``probs``: $p$, the forward's output; same shape, softmax along ``dim``.
+    - Returns $\partial \mathcal{L} / \partial z$, the shape of ``probs``.
+
+    Source: the softmax derivative (Bridle 1990; PyTorch's ``_softmax_backward_data``).
+
+    >>> z, g = torch.tensor([0.5, -1.0, 2.0]), torch.tensor([1.0, 0.0, -2.0])
+    >>> p = softmax(z)
+    >>> softmax_backward(g, p)
+    tensor([ 0.4200,  0.0546, -0.4746])
+    >>> torch.allclose(softmax_backward(g, p), softmax_jacobian(z).T @ g)
+    True
+    """
+    inner = (grad_output * probs).sum(dim=dim, keepdim=True)  # <p, g> per slice
+    return probs * (grad_output - inner) / temperature
