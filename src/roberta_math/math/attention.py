@@ -94,6 +94,8 @@ def split_heads(x: Tensor, num_heads: int) -> Tensor:
             [6., 7.]])
     """
     batch, seq, hidden = x.shape
+    if int(num_heads) != num_heads or num_heads < 1:
+        raise ValueError(f"num_heads must be a positive integer, got {num_heads}")
     if hidden % num_heads:
         raise ValueError(f"hidden size {hidden} is not divisible by {num_heads} heads")
     return x.view(batch, seq, num_heads, hidden // num_heads).transpose(1, 2)

@@ -9,6 +9,7 @@ That offset is why roberta-base has 514 position embeddings for 512 tokens.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import torch
@@ -38,13 +39,30 @@ def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, eps: float = 1e-5) -> Ten
     \qquad \mu = \frac{1}{d}\sum_i x_i,\quad \sigma^2 = \frac{1}{d}\sum_i (x_i - \mu)^2$$
 
     - ``x``: ``(..., d)``; ``gamma``, ``beta``: ``(d,)``; the variance is the biased one ($1/d$).
+    - ``eps``: $\epsilon$, a finite number $> 0$ (else ``ValueError``: with 0 a constant vector is 0/0).
+
+    A vector so large that its squares would overflow (beyond $\sqrt{\text{max} / d}/2$,
+    about $3 \cdot 10^{17}$ in float32 for $d = 768$) is first divided by $c = \max_i |x_i|$,
+    which leaves the result unchanged ($\epsilon$ becomes $\epsilon / c^2$): inputs of
+    $10^{20}$ normalise correctly, where ``torch.nn.functional.layer_norm`` returns 0 or NaN.
+    Smaller vectors take the plain formula, bit for bit.
 
     >>> layer_norm(torch.tensor([1.0, 2.0, 3.0]), torch.ones(3), torch.zeros(3))
     tensor([-1.2247,  0.0000,  1.2247])
+    >>> layer_norm(torch.tensor([1e20, 2e20, 3e20]), torch.ones(3), torch.zeros(3))
+    tensor([-1.2247,  0.0000,  1.2247])
     """
-    mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
-    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)  # (..., 1), biased
-    return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+    if not (math.isfinite(float(eps)) and float(eps) > 0):
+        raise ValueError(f"eps must be a finite number > 0, got {eps}")
+    size = x.detach().abs().amax(dim=-1, keepdim=True)  # (..., 1)
+    too_big = torch.isfinite(size) & (size > math.sqrt(torch.finfo(x.dtype).max / max(x.shape[-1], 1)) / 2)
+    scale = torch.where(too_big, size, torch.ones_like(size))  # (..., 1); 1 for every ordinary vector
+    y = x / scale
+    mean = y.mean(dim=-1, keepdim=True)  # (..., 1)
+    var = ((y - mean) ** 2).mean(dim=-1, keepdim=True)  # (..., 1), biased
+    root = torch.sqrt(var + eps / scale**2)  # eps / c^2 may underflow to 0 for a huge constant vector:
+    root = torch.where(root > 0, root, torch.ones_like(root))  # then y - mean = 0 too, and 0 / 1 is the limit
+    return gamma * (y - mean) / root + beta
 
 
 class EmbeddingWeights(NamedTuple):

@@ -14,12 +14,37 @@ from torch import Tensor
 from roberta_math.math.softmax import log_softmax, softmax
 
 
-def cross_entropy_loss(logits: Tensor, labels: Tensor) -> Tensor:
+def _checked(logits: Tensor, labels: Tensor | int, name: str) -> tuple[Tensor, Tensor]:
+    """The logits and labels if their shapes are ``(C,)`` with one label or ``(N, C)`` with ``(N,)``."""
+    labels = torch.as_tensor(labels)
+    if logits.dim() == 1:
+        if labels.dim() != 0:
+            raise ValueError(f"{name}: logits of shape (C,) = {tuple(logits.shape)} take one label (a 0-d tensor), "
+                             f"got labels of shape {tuple(labels.shape)}")
+    elif logits.dim() == 2:
+        if labels.shape != logits.shape[:1]:
+            raise ValueError(f"{name}: logits of shape (N, C) = {tuple(logits.shape)} take labels of shape (N,) = "
+                             f"({logits.shape[0]},), got {tuple(labels.shape)}")
+    else:
+        raise ValueError(f"{name}: logits must have shape (C,) or (N, C), got {tuple(logits.shape)}")
+    if logits.numel() == 0:
+        raise ValueError(f"{name}: needs at least one example and one class, got logits of shape {tuple(logits.shape)}")
+    if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+        raise ValueError(f"{name}: labels must be integer class indices, got dtype {labels.dtype}")
+    classes = logits.shape[-1]
+    if bool((labels < 0).any()) or bool((labels >= classes).any()):
+        raise ValueError(f"{name}: labels must lie in [0, {classes}), got {labels.tolist()}")
+    return logits, labels.long()
+
+
+def cross_entropy_loss(logits: Tensor, labels: Tensor | int) -> Tensor:
     r"""Mean negative log-likelihood of the true classes.
 
     $$\mathcal{L} = \frac{1}{N}\sum_{n=1}^{N} -\log p_{n, y_n}, \qquad p_n = \operatorname{softmax}(z_n)$$
 
-    - ``logits``: $z$, ``(N, C)``; ``labels``: $y$, ``(N,)`` integer classes in ``[0, C)``.
+    - ``logits``: $z$, ``(N, C)`` with ``labels`` $y$ ``(N,)``; or one example, ``(C,)`` with a
+      0-d ``labels`` (then $N = 1$). Labels are integer classes in ``[0, C)``.
+    - Any other shape, an empty batch, non-integer or out-of-range labels: ``ValueError``.
     - Uses log-softmax, so a confident wrong logit of $10^4$ gives a finite loss instead of ``inf``.
 
     >>> logits = torch.tensor([[2.0, 1.0, 0.1], [0.1, 2.0, 1.0], [0.1, 0.1, 2.0]])
@@ -27,23 +52,32 @@ def cross_entropy_loss(logits: Tensor, labels: Tensor) -> Tensor:
     tensor(0.3653)
     >>> cross_entropy_loss(torch.tensor([[0.0, 0.0]]), torch.tensor([1]))  # log 2
     tensor(0.6931)
+    >>> cross_entropy_loss(torch.tensor([0.0, 0.0]), torch.tensor(1))  # one example, shape (C,)
+    tensor(0.6931)
     """
-    log_p = log_softmax(logits, dim=-1)  # (N, C)
+    logits, labels = _checked(logits, labels, "cross_entropy_loss")
+    log_p = log_softmax(logits, dim=-1)  # (N, C) or (C,)
     picked = log_p.gather(-1, labels.long().unsqueeze(-1)).squeeze(-1)  # (N,) = log p_{n, y_n}
     return -picked.mean()
 
 
-def cross_entropy_grad(logits: Tensor, labels: Tensor) -> Tensor:
-    r"""Gradient of the *mean* cross-entropy with respect to the logits, in closed form.
+def cross_entropy_grad(logits: Tensor, labels: Tensor | int) -> Tensor:
+    r"""Gradient of :func:`cross_entropy_loss` (the *mean* over the batch) with respect to the logits, in closed form.
 
     $$\frac{\partial \mathcal{L}}{\partial z_{n}} = \frac{1}{N}\big(\operatorname{softmax}(z_n) - e_{y_n}\big)$$
 
     $e_{y}$ is the one-hot vector of the true class. Each row sums to 0, and the true
-    class's entry $p_y - 1$ is the only negative one.
+    class's entry $p_y - 1$ is the only negative one. Shapes as in :func:`cross_entropy_loss`:
+    ``(N, C)`` with ``(N,)`` labels, or one example ``(C,)`` with a 0-d label ($N = 1$);
+    the result has the shape of ``logits``.
 
     >>> cross_entropy_grad(torch.tensor([[0.0, 0.0]]), torch.tensor([1]))
     tensor([[ 0.5000, -0.5000]])
+    >>> cross_entropy_grad(torch.tensor([2.0, 1.0, 0.1]), torch.tensor(0))  # one example: p - e_y
+    tensor([-0.3410,  0.2424,  0.0986])
     """
-    probs = softmax(logits, dim=-1)  # (N, C)
-    one_hot = torch.nn.functional.one_hot(labels.long(), logits.size(-1)).to(probs.dtype)  # (N, C)
-    return (probs - one_hot) / logits.size(0)
+    logits, labels = _checked(logits, labels, "cross_entropy_grad")
+    probs = softmax(logits, dim=-1)  # (N, C) or (C,)
+    one_hot = torch.nn.functional.one_hot(labels, logits.size(-1)).to(probs.dtype)  # same shape
+    batch = 1 if logits.dim() == 1 else logits.size(0)
+    return (probs - one_hot) / batch

@@ -5,10 +5,14 @@ For logits $z \in \mathbb{R}^n$ and temperature $T > 0$,
 $$\operatorname{softmax}(z; T)_i = \frac{e^{z_i / T}}{\sum_{j=1}^{n} e^{z_j / T}}.$$
 
 Subtracting $m = \max_j z_j$ from every logit leaves the ratio unchanged and keeps
-every exponent $\le 0$, so nothing overflows even for logits of size $10^4$.
+every exponent $\le 0$, so nothing overflows even for logits of size $10^4$. The
+subtraction comes *before* the division by $T$: $(z_i - m)/T \le 0$ for every $T > 0$,
+whereas $z_i / T$ overflows to $\infty$ for a tiny $T$ and $\infty - \infty$ is NaN.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -20,17 +24,25 @@ def _stable_max(x: Tensor, dim: int) -> Tensor:
     return torch.where(torch.isfinite(m), m, torch.zeros_like(m)).detach()
 
 
+def _check_temperature(temperature: float) -> None:
+    if not (math.isfinite(float(temperature)) and float(temperature) > 0):
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+
+
 def softmax(x: Tensor, dim: int = -1, temperature: float = 1.0) -> Tensor:
     r"""Numerically stable softmax along ``dim``, with a temperature.
 
     $$p_i = \frac{e^{(z_i - m)/T}}{\sum_j e^{(z_j - m)/T}}, \qquad m = \max_j z_j$$
 
     - $z$: logits, any shape; the softmax runs along ``dim`` (size $n$).
-    - $T$: ``temperature``; $T \to 0$ approaches one-hot on the argmax, $T \to \infty$ uniform.
+    - $T$: ``temperature``, a finite number $> 0$ (else ``ValueError``); $T \to 0$ approaches
+      one-hot on the argmax (``1e-39`` gives it exactly), $T \to \infty$ uniform.
     - Returns $p$, the same shape as ``x``, each slice along ``dim`` summing to 1.
 
     A slice whose entries are all $-\infty$ (every position masked) has no
-    probability to share out: it returns all zeros rather than ``nan``.
+    probability to share out: it returns all zeros rather than ``nan``. A slice holding
+    $+\infty$ gives its probability in equal shares to its $+\infty$ entries (the limit
+    as those logits grow). A NaN logit makes its slice NaN.
 
     >>> softmax(torch.tensor([1.0, 2.0, 3.0]))
     tensor([0.0900, 0.2447, 0.6652])
@@ -40,13 +52,25 @@ def softmax(x: Tensor, dim: int = -1, temperature: float = 1.0) -> Tensor:
     tensor([0.3300, 0.3333, 0.3367])
     >>> softmax(torch.tensor([float("-inf"), float("-inf")]))
     tensor([0., 0.])
+    >>> softmax(torch.tensor([1.0, 2.0, 3.0]), temperature=1e-39)  # 3/1e-39 would overflow float32
+    tensor([0., 0., 1.])
+    >>> softmax(torch.tensor([1.0, 2.0]), temperature=float("nan"))
+    Traceback (most recent call last):
+    ...
+    ValueError: temperature must be a finite number > 0, got nan
     """
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    z = x / temperature
-    exp = torch.exp(z - _stable_max(z, dim))  # every exponent <= 0
+    _check_temperature(temperature)
+    positive_inf = torch.isposinf(x)
+    has_inf = positive_inf.any(dim=dim, keepdim=True)
+    finite = torch.where(has_inf, torch.zeros_like(x), x)  # slices holding +inf take their limit below
+    z = (finite - _stable_max(finite, dim)) / temperature  # subtract, then divide: every z <= 0
+    exp = torch.exp(z)
     total = exp.sum(dim=dim, keepdim=True)
-    return exp / torch.where(total > 0, total, torch.ones_like(total))
+    p = exp / torch.where(total == 0, torch.ones_like(total), total)  # 0 only for an all -inf slice; NaN stays NaN
+    if bool(has_inf.any()):
+        share = positive_inf.to(p.dtype) / positive_inf.sum(dim=dim, keepdim=True).clamp_min(1).to(p.dtype)
+        p = torch.where(has_inf, share, p)
+    return p
 
 
 def logsumexp(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
@@ -67,12 +91,25 @@ def logsumexp(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     r"""$\log \operatorname{softmax}(z)_i = z_i - \operatorname{LSE}(z)$, exact where softmax underflows.
 
+    Computed as $(z_i - m) - \log \sum_j e^{z_j - m}$, so the largest logits keep their
+    small log-probabilities even when $z$ is so large that $\operatorname{LSE}(z)$ rounds to $m$.
+
     >>> log_softmax(torch.tensor([0.0, 0.0]))
     tensor([-0.6931, -0.6931])
     >>> log_softmax(torch.tensor([0.0, -200.0]))  # log of a probability of 1e-87
     tensor([   0., -200.])
+    >>> log_softmax(torch.tensor([float("-inf"), float("-inf")]))  # all masked: log 0, not nan
+    tensor([-inf, -inf])
     """
-    return x - logsumexp(x, dim=dim, keepdim=True)
+    shifted = x - _stable_max(x, dim)  # (z - m): exact for the largest logits, which z - LSE(z) is not
+    total = torch.exp(shifted).sum(dim=dim, keepdim=True)  # (..., 1), >= 1 unless the slice is all -inf
+    out = shifted - torch.log(total)
+    # The limits softmax takes: an all -inf slice has log-probabilities -inf (not -inf + inf = nan);
+    # a slice holding k entries of +inf gives those log(1/k) and the others -inf.
+    positive_inf = torch.isposinf(x)
+    k = positive_inf.sum(dim=dim, keepdim=True)
+    limit = torch.where(positive_inf, -torch.log(k.clamp_min(1).to(out.dtype)), torch.full_like(out, -math.inf))
+    return torch.where((k > 0) | (total == 0), limit, out)
 
 
 def softmax_jacobian(x: Tensor, temperature: float = 1.0) -> Tensor:
