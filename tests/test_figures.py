@@ -83,7 +83,7 @@ def test_two_cold_builds_are_byte_identical(cold_builds: tuple[Path, Path]) -> N
     # Every figure family is there, as SVG, with its data.
     for expected in ("softmax_temperature.svg", "qk_variance_random.svg", "cross_entropy_gradient_field.svg",
                      "tokenization.svg", "token_table.json", "attention_heatmap.svg", "attention_grid.svg",
-                     "head_statistics.svg", "head_statistics.json", "qk_variance_model.svg", "confusion_matrices.svg",
+                     "head_statistics.svg", "head_statistics.json", "score_spread_model.svg", "confusion_matrices.svg",
                      "reliability.svg", "domain_metrics.svg", "training_curves.svg", "transfer_learning.svg",
                      "explorer.json", "explorer.js", "explorer.css"):
         assert expected in names

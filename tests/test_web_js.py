@@ -236,6 +236,11 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory):
     (out / "adversarial.json").write_text(json.dumps({"max_tokens": loaded.max_tokens, "cases": adversarial}, ensure_ascii=False),
                                           encoding="utf-8")
     (out / "codepoints.txt").write_text(codepoint_classes(), encoding="ascii")
+    from roberta_math.model.preprocessing import PREPROCESSORS
+
+    samples = ["@bob loved it https://t.co/x @ home", "email@host.org  httpd", "@", " @a\t@b ", "http", "no change"]
+    (out / "preprocessing.json").write_text(json.dumps(
+        [{"name": name, "text": t, "expected": f(t)} for name, f in PREPROCESSORS.items() for t in samples]), encoding="utf-8")
     return out, len(rows)
 
 
@@ -267,7 +272,7 @@ def test_truncation_notice_is_what_predict_prints() -> None:
     long_text = "good " * 300
     run = subprocess.run([sys.executable, "-m", "roberta_math", "predict", "--json", long_text], capture_output=True, text=True, env=env, cwd=ROOT)
     assert run.returncode == 0, run.stderr
-    expected = live_model.TRUNCATION_NOTICE.format(n_cut=1, n_texts=1, limit=128)
+    expected = live_model.truncation_notice_template().format(n_cut=1, n_texts=1, limit=128)
     assert expected in run.stderr.splitlines()
 
 

@@ -82,3 +82,10 @@ test("displayToken turns byte symbols back into text", () => {
   assert.equal(tok.displayToken("Ġgood"), " good");
   assert.equal(tok.displayToken("<s>"), "<s>");
 });
+
+test("preprocess equals roberta_math.model.preprocessing for every preprocessing it knows", () => {
+  const cases = fixture("preprocessing.json");
+  for (const c of cases) assert.equal(tok.preprocess(c.text, c.name), c.expected, `${c.name}: ${c.text}`);
+  assert.throws(() => tok.preprocess("x", "lowercase"));
+  measured.preprocessing_cases = cases.length;
+});

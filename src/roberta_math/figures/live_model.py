@@ -11,6 +11,8 @@ plain JavaScript mirroring :mod:`roberta_math.math`), so the build ships:
   sentences);
 * ``live-tokenizer.json``: the model's byte-level BPE vocabulary and merges (its
   ``vocab.json`` / ``merges.txt``) and its special tokens;
+* the name of the model's text preprocessing (``none``, or ``twitter-user-http``, which
+  the page applies as :mod:`roberta_math.model.preprocessing` does);
 * the scripts and stylesheet of ``roberta_math/web/``, prefixed ``live-``.
 
 A model whose float32 weights exceed :data:`MAX_PAGE_BYTES` (roberta-base: about 500 MB)
@@ -42,11 +44,20 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 WEB_ASSETS: tuple[str, ...] = ("math.js", "tokenizer.js", "worker.js", "try-it.js", "try-it.css")
 """Files of ``roberta_math/web/`` the page loads, published as ``live-<name>``."""
 
-TRUNCATION_NOTICE = (
-    "roberta-math: warning: {n_cut} of {n_texts} texts were longer than {limit} tokens "
-    "and were truncated to their first {limit} tokens"
-)
-"""What ``roberta-math predict`` prints for a cut text; the page shows the same line (tests check both)."""
+def truncation_notice_template() -> str:
+    """The line ``roberta-math predict`` prints for cut texts, with ``{n_cut}``, ``{n_texts}``, ``{limit}`` to fill in.
+
+    Made from :class:`~roberta_math.model.truncation.TruncationWarning` itself, so the page
+    cannot drift from the command line (a test compares it with predict's stderr).
+
+    >>> truncation_notice_template().format(n_cut=1, n_texts=1, limit=128)
+    'roberta-math: warning: 1 of 1 texts were longer than 128 tokens and were truncated to their first 128 tokens'
+    """
+    from roberta_math.cli import PROG
+    from roberta_math.model.truncation import TruncationWarning
+
+    return f"{PROG}: warning: " + str(TruncationWarning.of("{n_cut}", "{n_texts}", "{limit}"))  # type: ignore[arg-type]
+
 
 # Prefixes of the state-dict entries the forward pass reads (embeddings, encoder, head).
 _NEEDED = ("roberta.embeddings.", "roberta.encoder.", "classifier.")
@@ -201,7 +212,8 @@ def live_manifest(
         "labels": list(loaded.labels),
         "label_columns": list(loaded.label_columns),
         "max_tokens": int(loaded.max_tokens),
-        "truncation_notice": TRUNCATION_NOTICE,
+        "truncation_notice": truncation_notice_template(),
+        "preprocess": getattr(loaded, "preprocess", "none"),
         "presets": list(presets),
         "weights": {"file": "live-model.bin", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                     "dtype": "float32", "byte_order": "little"},

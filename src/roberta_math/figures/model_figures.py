@@ -1,10 +1,11 @@
-r"""Figures that run the model: tokens, attention maps, per-head statistics, real $q \cdot k$.
+r"""Figures that run the model: tokens, attention maps, per-head statistics, per-head score spread.
 
 Two steps live here. ``model`` (one example sentence): the token table, a tokenization
 diagram, the attention heatmap of one layer and head, the grid of every layer and head,
 and the model's provenance. ``heads`` (the test split): what share of its attention each
-head puts on ``<s>``, ``</s>``, the previous token, itself and punctuation, and the
-variance of the model's real query-key products against the number of components summed.
+head puts on ``<s>``, ``</s>``, the previous token, itself and punctuation, and how spread
+out each head's scaled scores are within a query row, after training and at initialisation
+(measured by :mod:`roberta_math.model.score_spread`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 
 from roberta_math.figures.render import PALETTE, json_bytes, markdown_cell, markdown_table, round_floats, svg_bytes
 from roberta_math.labels import LABELS
-from roberta_math.math import linear, position_ids_from_input_ids, split_heads
+from roberta_math.math import position_ids_from_input_ids
 
 if TYPE_CHECKING:  # pragma: no cover
     from roberta_math.figures.build import StepContext
@@ -484,107 +485,93 @@ def head_statistics_markdown(rows: Sequence[dict[str, Any]], uniform: Sequence[f
     return markdown_table(header, body, align="rr" + "r" * len(HEAD_STATISTICS))
 
 
-def model_qk_variance(ctx: StepContext, sentences: Sequence[Any]) -> dict[str, Any]:
-    r"""Variance of the model's real scores $q \cdot k$ summed over the first $d$ components, $d = 1 \dots d_k$.
+def model_score_spread(ctx: StepContext, sentences: Sequence[Any]) -> dict[str, Any]:
+    r"""Per head: the within-row variance of the scaled scores, after training and at initialisation.
 
-    For every layer, the queries and keys $q = W^Q h + b^Q$, $k = W^K h + b^K$ of every head
-    (from the layer's input $h$) and every pair of real tokens of a sentence give
-    $s_d = \sum_{c \le d} q_c k_c$. Returned per layer: $\operatorname{Var}(s_d)$, the same divided
-    by $d$ (the variance of $s_d / \sqrt{d}$), and $\sum_{c \le d} \operatorname{Var}(q_c k_c)$,
-    what the variance would be if the terms were uncorrelated (the derivation's assumption).
+    The measurement is :func:`roberta_math.model.score_spread.row_centred_score_variance`,
+    run on the same sentences twice: with the model that builds the site, and with the
+    same architecture freshly initialised (:func:`~roberta_math.model.score_spread.initialised_like`,
+    seed ``ctx.params.seed``). This function only prepares the batches and arranges the result.
     """
     from roberta_math.evaluation.scoring import length_sorted_batches, pad_batch, token_ids
     from roberta_math.model.loading import quiet_transformers
-    from roberta_math.model.weights import read_weights
+    from roberta_math.model.score_spread import initialised_like, row_centred_score_variance
 
     loaded = ctx.loaded()
-    weights = read_weights(loaded.model)
     config = loaded.model.config
     pad_id = config.pad_token_id if config.pad_token_id is not None else 1
-    head_dim = config.hidden_size // config.num_attention_heads
-    layers = len(weights.layers)
     with quiet_transformers():
         ids, _ = token_ids([s.text for s in sentences], loaded.tokenizer, loaded.max_tokens)
-    count = torch.zeros(layers, dtype=torch.float64)
-    sums = torch.zeros(layers, head_dim, dtype=torch.float64)  # running sums of s_d
-    squares = torch.zeros(layers, head_dim, dtype=torch.float64)  # ... of s_d^2
-    term_sums = torch.zeros(layers, head_dim, dtype=torch.float64)  # ... of q_c k_c
-    term_squares = torch.zeros(layers, head_dim, dtype=torch.float64)
-    with torch.inference_mode():
-        for batch in length_sorted_batches([len(r) for r in ids], ctx.params.batch_size):
-            input_ids, attention_mask = pad_batch([ids[i] for i in batch], pad_id)
-            out = loaded.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask),
-                               output_hidden_states=True)
-            ctx.count_forward(len(batch))
-            for l, layer in enumerate(weights.layers):
-                hidden = out.hidden_states[l]  # (b, seq, d): the input of layer l
-                q = split_heads(linear(hidden, layer.attention.query), weights.num_heads).double()  # (b, H, seq, d_k)
-                k = split_heads(linear(hidden, layer.attention.key), weights.num_heads).double()  # (b, H, seq, d_k)
-                for row, length in enumerate(attention_mask.sum(-1).tolist()):
-                    # Heads in groups of at most ~4M products (bounded memory for 512-token inputs).
-                    group = max(1, min(weights.num_heads, 4_000_000 // (length * length * head_dim)))
-                    for h in range(0, weights.num_heads, group):
-                        qs, ks = q[row, h : h + group, :length], k[row, h : h + group, :length]  # (g, n, d_k)
-                        terms = (qs[:, :, None, :] * ks[:, None, :, :]).reshape(-1, head_dim)  # (g*n*n, d_k)
-                        partial = terms.cumsum(-1)  # s_d for d = 1..d_k
-                        count[l] += terms.shape[0]
-                        sums[l] += partial.sum(0)
-                        squares[l] += (partial**2).sum(0)
-                        term_sums[l] += terms.sum(0)
-                        term_squares[l] += (terms**2).sum(0)
-    n = count[:, None]
-    variance = squares / n - (sums / n) ** 2  # (layers, d_k)
-    term_variance = term_squares / n - (term_sums / n) ** 2  # (layers, d_k)
-    d = torch.arange(1, head_dim + 1, dtype=torch.float64)
+    batches = []
+    for batch in length_sorted_batches([len(r) for r in ids], ctx.params.batch_size):
+        input_ids, attention_mask = pad_batch([ids[i] for i in batch], pad_id)
+        batches.append((torch.from_numpy(input_ids), torch.from_numpy(attention_mask)))
+    trained = row_centred_score_variance(loaded.model, batches)  # (layers, heads)
+    ctx.count_forward(len(sentences))
+    with quiet_transformers():
+        fresh = initialised_like(loaded.model, seed=ctx.params.seed)
+    initial = row_centred_score_variance(fresh, batches)  # (layers, heads)
+    ctx.count_forward(len(sentences))
+    layers, heads = trained.shape
     return {
-        "d": d.long().tolist(),
         "sentences": len(sentences),
-        "pairs_per_layer": int(count[0]),
-        "layers": [
-            {
-                "layer": l + 1,
-                "variance": variance[l].tolist(),
-                "variance_scaled": (variance[l] / d).tolist(),
-                "variance_if_uncorrelated": term_variance[l].cumsum(0).tolist(),
-            }
+        "query_rows": int(sum(int(mask.sum()) for _, mask in batches)),
+        "initializer_range": float(getattr(config, "initializer_range", 0.02)),
+        "init_seed": ctx.params.seed,
+        "numbering": "1-based",
+        "rows": [
+            {"layer": l + 1, "head": h + 1, "initial": float(initial[l, h]), "trained": float(trained[l, h])}
             for l in range(layers)
+            for h in range(heads)
         ],
     }
 
 
-def qk_variance_model_figure(result: dict[str, Any], model_name: str) -> bytes:
-    r"""Two panels: $\operatorname{Var}(s_d)$ and $\operatorname{Var}(s_d/\sqrt{d})$ against $d$, one line per layer."""
+def score_spread_markdown(result: dict[str, Any]) -> str:
+    """A one-paragraph summary of the measured range, then the per-head table."""
+    rows = result["rows"]
+    initial = [r["initial"] for r in rows]
+    trained = [r["trained"] for r in rows]
+    ratios = [t / i for t, i in zip(trained, initial, strict=True)]
+    summary = (
+        f"Measured on {result['sentences']} test sentences ({result['query_rows']:,} query rows) for each of the "
+        f"{len(rows)} heads: at initialisation the within-row variance lies between {min(initial):.3g} and "
+        f"{max(initial):.3g}; after training, between {min(trained):.3g} and {max(trained):.3g}, "
+        f"{min(ratios):.3g} to {max(ratios):.3g} times the same head's value at initialisation.\n\n"
+    )
+    header = ["layer", "head", "at initialisation", "after training", "after / at init"]
+    body = [[r["layer"], r["head"], f"{r['initial']:.4g}", f"{r['trained']:.4g}", f"{r['trained'] / r['initial']:.3g}"]
+            for r in rows]
+    return summary + markdown_table(header, body, align="rrrrr")
+
+
+def score_spread_figure(result: dict[str, Any], model_name: str) -> bytes:
+    r"""One point pair per head, grouped by layer, on a log scale: at initialisation and after training."""
     import matplotlib.pyplot as plt
 
-    d = np.array(result["d"], dtype=float)
-    fig, (ax_raw, ax_scaled) = plt.subplots(1, 2, figsize=(8.6, 3.6))
-    cmap = plt.get_cmap("viridis")
-    count = len(result["layers"])
-    for index, layer in enumerate(result["layers"]):
-        colour = PALETTE[index] if count <= 4 else cmap(index / max(count - 1, 1) * 0.9)
-        ax_raw.plot(d, layer["variance"], color=colour, label=f"layer {layer['layer']}")
-        ax_raw.plot(d, layer["variance_if_uncorrelated"], color=colour, linestyle="--", linewidth=1)
-        ax_scaled.plot(d, layer["variance_scaled"], color=colour, label=f"layer {layer['layer']}")
-    ax_raw.set_xlabel("components summed $d$")
-    ax_raw.set_ylabel("$\\mathrm{Var}(q_{1:d} \\cdot k_{1:d})$")
-    ax_raw.set_title("Without scaling")
-    ax_raw.set_ylim(bottom=0)
-    ax_scaled.set_xlabel("components summed $d$")
-    ax_scaled.set_ylabel("$\\mathrm{Var}(q_{1:d} \\cdot k_{1:d} / \\sqrt{d})$")
-    ax_scaled.set_title("With $1/\\sqrt{d}$")
-    ax_scaled.set_ylim(bottom=0)
-    handles, names = ax_raw.get_legend_handles_labels()
-    handles.append(plt.Line2D([], [], color="0.4", linestyle="--", linewidth=1))
-    names.append("dashed: if the terms\nwere uncorrelated")
-    fig.suptitle(f"The model's real queries and keys ({result['sentences']} sentences, {result['pairs_per_layer']:,} "
-                 "query-key pairs per layer)", fontsize=11, fontweight="bold")
-    if count <= 4:
-        fig.legend(handles, names, loc="lower center", ncol=len(names), bbox_to_anchor=(0.5, 0.0))
-        fig.tight_layout(rect=(0, 0.12, 1, 0.97))
-    else:  # many layers: one column of names to the right
-        fig.tight_layout(rect=(0, 0.03, 0.83, 0.97))
-        fig.legend(handles, names, loc="center left", bbox_to_anchor=(0.83, 0.5), fontsize=8)
-    fig.text(0.01, 0.005, f"model: {plain(short_model_name(model_name))}", fontsize=7, color="0.5")
+    rows = result["rows"]
+    layers = sorted({r["layer"] for r in rows})
+    heads = max(r["head"] for r in rows)
+    x = np.array([(r["layer"] - 1) * (heads + 1) + r["head"] for r in rows], dtype=float)
+    initial = np.array([r["initial"] for r in rows])
+    trained = np.array([r["trained"] for r in rows])
+    fig, ax = plt.subplots(figsize=(min(11.0, max(7.0, 3.0 + 0.28 * len(rows))), 4.0))
+    ax.vlines(x, np.minimum(initial, trained), np.maximum(initial, trained), color="0.75", linewidth=1)
+    ax.scatter(x, initial, s=22, facecolors="none", edgecolors=PALETTE[0], label="at initialisation", zorder=3)
+    ax.scatter(x, trained, s=22, color=PALETTE[1], label="after training", zorder=3)
+    ax.set_yscale("log")
+    centres = [(layer - 1) * (heads + 1) + (heads + 1) / 2 for layer in layers]
+    ax.set_xticks(centres, [f"layer {layer}" for layer in layers], fontsize=8 if len(layers) > 6 else 10)
+    ax.set_xlim(0, len(layers) * (heads + 1))
+    ax.set_ylabel("mean over rows of $\\mathrm{Var}_j(S_{ij})$")
+    ax.set_title(f"Spread of each head's scaled scores within a query row ({heads} heads per layer)", fontsize=10)
+    ax.grid(axis="y", which="major", color="0.9")
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 0.035))
+    fig.text(0.01, 0.005, f"model: {plain(short_model_name(model_name))}; {result['sentences']} sentences; "
+             f"initialisation: N(0, {result['initializer_range']:g}^2), seed {result['init_seed']}",
+             fontsize=7, color="0.5")
     return svg_bytes(fig)
 
 
@@ -605,11 +592,12 @@ def build_head_statistics(ctx: StepContext) -> dict[str, bytes]:
     }
     # Every k-th sentence, so that all four domains are in the sample (the split is in corpus order).
     stride = max(1, len(result.sentences) // max(ctx.params.model_qk_sentences, 1))
-    qk = model_qk_variance(ctx, result.sentences[::stride][: ctx.params.model_qk_sentences])
+    spread = model_score_spread(ctx, result.sentences[::stride][: ctx.params.model_qk_sentences])
     return {
         "head_statistics.json": json_bytes(round_floats(data, 6)),
         "head_statistics.md": head_statistics_markdown(rows, result.uniform.tolist()).encode(),
         "head_statistics.svg": head_statistics_figure(result, name),
-        "qk_variance_model.json": json_bytes(round_floats(qk, 6)),
-        "qk_variance_model.svg": qk_variance_model_figure(qk, name),
+        "score_spread_model.json": json_bytes(round_floats(spread, 6)),
+        "score_spread_model.md": score_spread_markdown(spread).encode(),
+        "score_spread_model.svg": score_spread_figure(spread, name),
     }

@@ -1,13 +1,16 @@
 r"""Scaled dot-product attention and its multi-head form.
 
-For queries $Q \in \mathbb{R}^{n_q \times d_k}$, keys $K \in \mathbb{R}^{n_k \times d_k}$ and
-values $V \in \mathbb{R}^{n_k \times d_v}$,
+For queries $Q$, keys $K$ and values $V$, one row per token (``seq_q`` query rows of
+width $d_k$, ``seq_k`` key rows of width $d_k$ and value rows of width $d_v$),
 
 $$\operatorname{Attention}(Q, K, V) = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V,$$
 
 where $M_{ij} = 0$ if query $i$ may look at key $j$ and $-\infty$ if key $j$ is masked
-(padding). Dividing by $\sqrt{d_k}$ keeps the scores at unit variance when the
-components of $q$ and $k$ are independent with unit variance (see the attention page).
+(padding). Dividing by $\sqrt{d_k}$ gives the scores unit variance when the components
+of a query and a key are independent with mean 0 and variance 1; with means $\mu_q, \mu_k$
+and variances $\sigma_q^2, \sigma_k^2$ the variance is
+$\sigma_q^2 \sigma_k^2 + \sigma_q^2 \mu_k^2 + \sigma_k^2 \mu_q^2$, and RoBERTa's projections
+have biases (the attention page derives both). Symbols: the site's notation page.
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ def self_attention(
     - Returns $O$ ``(..., seq_q, d_v)`` and $A$ ``(..., seq_q, seq_k)``.
 
     Masked keys get weight exactly 0. A query whose keys are *all* masked gets weights
-    of 0 everywhere and an output of 0 (``torch``'s own kernels return ``nan`` there).
+    of 0 everywhere and an output of 0; ``torch.softmax`` and ``torch.nn.MultiheadAttention``
+    return ``nan`` there, while ``torch.nn.functional.scaled_dot_product_attention``
+    (torch 2.13) also returns 0.
 
     >>> q = k = v = torch.eye(2).unsqueeze(0)  # two orthogonal tokens
     >>> out, w = self_attention(q, k, v)
@@ -129,10 +134,15 @@ def multi_head_attention(
 ) -> tuple[Tensor, Tensor]:
     r"""Multi-head self-attention of one layer, from the layer's weights.
 
-    $$\operatorname{head}_i = \operatorname{Attention}(X W^Q_i, X W^K_i, X W^V_i), \qquad
-    \operatorname{MHA}(X) = \operatorname{Concat}(\operatorname{head}_1, \dots, \operatorname{head}_h)\, W^O + b^O$$
+    $$Q = X W_Q^\top + b_Q,\quad K = X W_K^\top + b_K,\quad V = X W_V^\top + b_V,$$
+    $$\operatorname{head}_h = \operatorname{Attention}\big(Q^{[h]}, K^{[h]}, V^{[h]}\big), \qquad
+    \operatorname{MHA}(X) = \operatorname{Concat}(\operatorname{head}_1, \dots, \operatorname{head}_H)\, W_O^\top + b_O$$
 
-    - ``hidden``: $X$, ``(batch, seq, d)``; ``num_heads``: $h$, each of size $d_k = d/h$.
+    with every $W$ stored (out, in), ``(d, d)``, as ``torch.nn.Linear`` stores it, and
+    $Q^{[h]}$ the $d_h$ columns of $Q$ that belong to head $h$ (the site's notation page
+    gives the translation to the papers' form, Vaswani et al., 2017, section 3.2.2).
+
+    - ``hidden``: $X$, ``(batch, seq, d)``; ``num_heads``: $H$, each head of size $d_h = d/H$.
     - ``mask``: ``(batch, seq)`` with 1 for real tokens and 0 for padding (keys only: padded
       queries still produce an output, which later layers ignore).
     - Returns the projected output ``(batch, seq, d)`` and the attention weights

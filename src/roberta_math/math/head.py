@@ -1,6 +1,10 @@
 r"""The sentiment classification head, which reads only the first token ``<s>``.
 
-$$z = W_\text{out} \tanh(W_\text{dense}\, h_{\langle s \rangle} + b_\text{dense}) + b_\text{out}$$
+$$z = \tanh\!\big(X^{(L)}_1 W_\text{dense}^\top + b_\text{dense}\big)\, W_\text{out}^\top + b_\text{out}$$
+
+with $X^{(L)}_1$ the last layer's row for ``<s>`` (token 1 in the equations, index 0 in
+code) and both matrices stored (out, in), as on the site's notation page
+(``RobertaClassificationHead`` in transformers' ``modeling_roberta.py``).
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ from roberta_math.math.linear import Linear, linear, linear_backward
 
 
 def classification_head(hidden: Tensor, dense: Linear, out_proj: Linear) -> Tensor:
-    r"""Logits from the final hidden state of ``<s>`` (position 0).
+    r"""Logits from the final hidden state of ``<s>`` (``hidden[:, 0]``, token 1 in the equations).
 
-    $$z = \tanh\!\big(h_0 W_\text{dense}^\top + b_\text{dense}\big)\, W_\text{out}^\top + b_\text{out}$$
+    $$z = \tanh\!\big(X^{(L)}_1 W_\text{dense}^\top + b_\text{dense}\big)\, W_\text{out}^\top + b_\text{out}$$
 
     - ``hidden``: ``(batch, seq, d)``, the last encoder layer's output; only ``hidden[:, 0]`` is read.
     - ``dense``: ``(d, d)``; ``out_proj``: ``(num_labels, d)``. Returns logits $z$, ``(batch, num_labels)``.

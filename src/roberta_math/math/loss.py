@@ -40,7 +40,9 @@ def _checked(logits: Tensor, labels: Tensor | int, name: str) -> tuple[Tensor, T
 def cross_entropy_loss(logits: Tensor, labels: Tensor | int) -> Tensor:
     r"""Mean negative log-likelihood of the true classes.
 
-    $$\mathcal{L} = \frac{1}{N}\sum_{n=1}^{N} -\log p_{n, y_n}, \qquad p_n = \operatorname{softmax}(z_n)$$
+    $$\mathcal{L} = -\frac{1}{N}\sum_{(z, y)} \log \operatorname{softmax}(z)_y ,$$
+
+    the sum running over the $N$ rows $(z, y)$ of logits and true class.
 
     - ``logits``: $z$, ``(N, C)`` with ``labels`` $y$ ``(N,)``; or one example, ``(C,)`` with a
       0-d ``labels`` (then $N = 1$). Labels are integer classes in ``[0, C)``.
@@ -64,10 +66,12 @@ def cross_entropy_loss(logits: Tensor, labels: Tensor | int) -> Tensor:
 def cross_entropy_grad(logits: Tensor, labels: Tensor | int) -> Tensor:
     r"""Gradient of :func:`cross_entropy_loss` (the *mean* over the batch) with respect to the logits, in closed form.
 
-    $$\frac{\partial \mathcal{L}}{\partial z_{n}} = \frac{1}{N}\big(\operatorname{softmax}(z_n) - e_{y_n}\big)$$
+    $$\frac{\partial \mathcal{L}}{\partial z} = \frac{1}{N}\big(\operatorname{softmax}(z) - e_y\big)
+    \quad \text{for each of the } N \text{ rows } (z, y)$$
 
     $e_{y}$ is the one-hot vector of the true class. Each row sums to 0, and the true
-    class's entry $p_y - 1$ is the only negative one. Shapes as in :func:`cross_entropy_loss`:
+    class's entry $(p_y - 1)/N$ is $\le 0$ while every other entry $p_c/N$ is $\ge 0$ (all are 0
+    once $p_y = 1$). Shapes as in :func:`cross_entropy_loss`:
     ``(N, C)`` with ``(N,)`` labels, or one example ``(C,)`` with a 0-d label ($N = 1$);
     the result has the shape of ``logits``.
 

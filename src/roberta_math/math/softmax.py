@@ -1,10 +1,10 @@
 r"""Softmax and its companions: log-sum-exp, log-softmax and the Jacobian.
 
-For logits $z \in \mathbb{R}^n$ and temperature $T > 0$,
+For a vector of logits $z$ and a temperature $\tau > 0$,
 
-$$\operatorname{softmax}(z; T)_i = \frac{e^{z_i / T}}{\sum_{j=1}^{n} e^{z_j / T}}.$$
+$$\operatorname{softmax}(z; \tau)_i = \frac{e^{z_i / \tau}}{\sum_j e^{z_j / \tau}}.$$
 
-Subtracting $m = \max_j z_j$ from every logit leaves the ratio unchanged and keeps
+Subtracting $z_\text{max} = \max_j z_j$ from every logit leaves the ratio unchanged and keeps
 every exponent $\le 0$, so nothing overflows even for logits of size $10^4$. The
 subtraction comes *before* the division by $T$: $(z_i - m)/T \le 0$ for every $T > 0$,
 whereas $z_i / T$ overflows to $\infty$ for a tiny $T$ and $\infty - \infty$ is NaN.
@@ -32,11 +32,12 @@ def _check_temperature(temperature: float) -> None:
 def softmax(x: Tensor, dim: int = -1, temperature: float = 1.0) -> Tensor:
     r"""Numerically stable softmax along ``dim``, with a temperature.
 
-    $$p_i = \frac{e^{(z_i - m)/T}}{\sum_j e^{(z_j - m)/T}}, \qquad m = \max_j z_j$$
+    $$p_i = \frac{e^{(z_i - z_\text{max})/\tau}}{\sum_j e^{(z_j - z_\text{max})/\tau}}, \qquad z_\text{max} = \max_j z_j$$
 
-    - $z$: logits, any shape; the softmax runs along ``dim`` (size $n$).
-    - $T$: ``temperature``, a finite number $> 0$ (else ``ValueError``); $T \to 0$ approaches
-      one-hot on the argmax (``1e-39`` gives it exactly), $T \to \infty$ uniform.
+    - $z$: logits, any shape; the softmax runs along ``dim``.
+    - $\tau$: ``temperature``, a finite number $> 0$ (else ``ValueError``); $\tau \to 0$ approaches
+      one-hot on the argmax when the maximum is unique (equal shares among tied
+      maxima otherwise) (``1e-39`` gives it exactly), $\tau \to \infty$ uniform.
     - Returns $p$, the same shape as ``x``, each slice along ``dim`` summing to 1.
 
     A slice whose entries are all $-\infty$ (every position masked) has no
@@ -76,7 +77,7 @@ def softmax(x: Tensor, dim: int = -1, temperature: float = 1.0) -> Tensor:
 def logsumexp(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
     r"""$\log \sum_j e^{z_j}$, computed without overflow.
 
-    $$\operatorname{LSE}(z) = m + \log \sum_j e^{z_j - m}, \qquad m = \max_j z_j$$
+    $$\operatorname{LSE}(z) = z_\text{max} + \log \sum_j e^{z_j - z_\text{max}}, \qquad z_\text{max} = \max_j z_j$$
 
     >>> logsumexp(torch.tensor([0.0, 0.0]))  # log 2
     tensor(0.6931)

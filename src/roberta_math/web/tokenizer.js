@@ -241,7 +241,29 @@
     return UTF8_DECODE.decode(new Uint8Array(bytes));
   }
 
+  /**
+   * The model's text preprocessing, mirroring roberta_math.model.preprocessing: "none", or
+   * "twitter-user-http" (split at single spaces; a word that starts with "@" and has more
+   * characters becomes "@user", a word that starts with "http" becomes "http").
+   */
+  var PREPROCESSORS = {
+    none: function (text) { return text; },
+    "twitter-user-http": function (text) {
+      return text.split(" ").map(function (word) {
+        if (word.startsWith("@") && word.length > 1) return "@user";
+        if (word.startsWith("http")) return "http";
+        return word;
+      }).join(" ");
+    },
+  };
+  function preprocess(text, name) {
+    var f = PREPROCESSORS[name || "none"];
+    if (!f) throw new Error("unknown preprocessing " + name + ": this page knows " + Object.keys(PREPROCESSORS).join(", "));
+    return f(text);
+  }
+
   return {
+    preprocess: preprocess,
     WHITESPACE_CLASS: WS,
     pretokenizePattern: pretokenizePattern,
     bytesToUnicode: bytesToUnicode,

@@ -124,6 +124,7 @@
       }),
       truncated: r.truncated,
       full_length: r.full_length,
+      prepared: r.prepared,
       model: { name: manifest.model.name, sha256: manifest.model.sha256 },
     };
   }
@@ -196,6 +197,12 @@
     } else {
       notice.hidden = true;
     }
+    if (r.prepared !== r.text) {
+      notice.hidden = false;
+      if (!r.truncated) notice.textContent = "";
+      notice.appendChild(el("span", "rm-tryit-prepared",
+        (r.truncated ? " \u00b7 " : "") + "The model's preprocessing (" + manifest.preprocess + ") turned the text into: " + r.prepared));
+    }
     renderTokens(r);
     renderAttention(r);
     renderHead(r);
@@ -238,28 +245,57 @@
     box.appendChild(scroller);
   }
 
-  function drawHeatmap(canvas, matrix, seq, size) {
+  /**
+   * A (seq, seq) attention matrix as a heat map on a canvas: cell (q, k) shaded by
+   * sqrt(weight) so small weights stay visible. With labels, the token texts go left (queries)
+   * and on top (keys); returns the map's offset inside the canvas.
+   */
+  function drawHeatmap(canvas, matrix, seq, size, labels) {
+    var left = 0, top = 0;
+    var showLabels = labels && seq <= 48;
+    if (showLabels) {
+      left = 78;
+      top = 64;
+    }
     var ratio = window.devicePixelRatio || 1;
-    canvas.width = Math.round(size * ratio);
-    canvas.height = Math.round(size * ratio);
-    canvas.style.width = size + "px";
-    canvas.style.height = size + "px";
+    canvas.width = Math.round((size + left) * ratio);
+    canvas.height = Math.round((size + top) * ratio);
+    canvas.style.width = size + left + "px";
+    canvas.style.height = size + top + "px";
     var ctx = canvas.getContext("2d");
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, size, size);
+    ctx.clearRect(0, 0, size + left, size + top);
     var cell = size / seq;
     for (var q = 0; q < seq; q++) {
       for (var k = 0; k < seq; k++) {
         var w = matrix[q * seq + k];
         if (w <= 0) continue;
-        ctx.fillStyle = rgba(SVG_ACCENT, Math.sqrt(w)); // sqrt: small weights stay visible
-        ctx.fillRect(k * cell, q * cell, Math.ceil(cell), Math.ceil(cell));
+        ctx.fillStyle = rgba(SVG_ACCENT, Math.sqrt(w));
+        ctx.fillRect(left + k * cell, top + q * cell, Math.ceil(cell), Math.ceil(cell));
       }
     }
-    ctx.strokeStyle = fg();
+    var colour = fg();
+    ctx.strokeStyle = colour;
     ctx.globalAlpha = 0.35;
-    ctx.strokeRect(0.5, 0.5, size - 1, size - 1);
+    ctx.strokeRect(left + 0.5, top + 0.5, size - 1, size - 1);
     ctx.globalAlpha = 1;
+    if (showLabels) {
+      ctx.fillStyle = colour;
+      ctx.font = Math.max(8, Math.min(12, cell * 0.8)) + "px monospace";
+      ctx.textBaseline = "middle";
+      for (var t = 0; t < seq; t++) {
+        var text = labels[t].length > 10 ? labels[t].slice(0, 9) + "\u2026" : labels[t];
+        ctx.textAlign = "right";
+        ctx.fillText(text, left - 4, top + (t + 0.5) * cell); // canvas text: drawn, never parsed
+        ctx.save();
+        ctx.translate(left + (t + 0.5) * cell, top - 4);
+        ctx.rotate(-Math.PI / 3);
+        ctx.textAlign = "left";
+        ctx.fillText(text, 0, 0);
+        ctx.restore();
+      }
+    }
+    return { left: left, top: top };
   }
 
   function renderAttention(r) {
@@ -277,20 +313,24 @@
     big.appendChild(title);
     big.appendChild(canvas);
     big.appendChild(readout);
-    var size = Math.max(160, Math.min(box.clientWidth || 400, 420));
+    var labels = r.display.map(function (d, i) {
+      return /^<.*>$/.test(r.tokens[i]) && d === r.tokens[i] ? r.tokens[i] : shown(d);
+    });
+    var size = Math.max(150, Math.min((box.clientWidth || 400) - (seq <= 48 ? 82 : 0), 420));
+    var offset = { left: 0, top: 0 };
     function drawBig() {
       var m = r.attentions[ui.layer][ui.head];
       title.textContent = "Layer " + (ui.layer + 1) + ", head " + (ui.head + 1) + ": A = softmax(QK\u1d40/\u221ad\u2096)";
       canvas.setAttribute("aria-label", "attention of layer " + (ui.layer + 1) + " head " + (ui.head + 1));
-      drawHeatmap(canvas, m, seq, size);
+      offset = drawHeatmap(canvas, m, seq, size, labels);
       Array.prototype.forEach.call(grid.querySelectorAll("button"), function (b) {
         b.classList.toggle("rm-active", +b.dataset.layer === ui.layer && +b.dataset.head === ui.head);
       });
     }
     canvas.addEventListener("mousemove", function (event) {
       var rect = canvas.getBoundingClientRect();
-      var k = Math.floor((event.clientX - rect.left) / rect.width * seq);
-      var q = Math.floor((event.clientY - rect.top) / rect.height * seq);
+      var k = Math.floor((event.clientX - rect.left - offset.left) / size * seq);
+      var q = Math.floor((event.clientY - rect.top - offset.top) / size * seq);
       if (q < 0 || k < 0 || q >= seq || k >= seq) return;
       var w = r.attentions[ui.layer][ui.head][q * seq + k];
       readout.textContent = "query " + q + " \u201c" + shown(r.display[q]) + "\u201d \u2192 key " + k + " \u201c" +
@@ -322,9 +362,7 @@
     wrap.appendChild(grid);
     box.appendChild(wrap);
     var tokenLine = el("p", "rm-tryit-caption", "Rows and columns, top to bottom and left to right: ");
-    var list = el("span", "rm-tryit-token-list", r.display.map(function (d, i) {
-      return /^<.*>$/.test(r.tokens[i]) && d === r.tokens[i] ? r.tokens[i] : shown(d);
-    }).join(" \u00b7 "));
+    var list = el("span", "rm-tryit-token-list", labels.join(" \u00b7 "));
     tokenLine.appendChild(list);
     box.appendChild(tokenLine);
     drawBig();

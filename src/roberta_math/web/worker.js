@@ -44,12 +44,14 @@ function load(manifestUrl) {
 function classify(text) {
   var t0 = performance.now();
   var m = state.manifest;
-  var encoded = state.tokenizer.encode(text, m.max_tokens);
+  var prepared = RobertaTokenizer.preprocess(text, m.preprocess); // as score_texts does before tokenizing
+  var encoded = state.tokenizer.encode(prepared, m.max_tokens);
   var t1 = performance.now();
   var out = RobertaMathCore.forward(state.model, encoded.ids);
   var probabilities = RobertaMathCore.softmax(out.head.logits, 1, m.config.num_labels, 1.0);
   var t2 = performance.now();
   return {
+    prepared: prepared,
     tokens: encoded.tokens,
     display: encoded.tokens.map(RobertaTokenizer.displayToken),
     input_ids: encoded.ids,
