@@ -6,8 +6,8 @@ $$\operatorname{softmax}(z; \tau)_i = \frac{e^{z_i / \tau}}{\sum_j e^{z_j / \tau
 
 Subtracting $z_\text{max} = \max_j z_j$ from every logit leaves the ratio unchanged and keeps
 every exponent $\le 0$, so nothing overflows even for logits of size $10^4$. The
-subtraction comes *before* the division by $T$: $(z_i - m)/T \le 0$ for every $T > 0$,
-whereas $z_i / T$ overflows to $\infty$ for a tiny $T$ and $\infty - \infty$ is NaN.
+subtraction comes *before* the division by $\tau$: $(z_i - z_\text{max})/\tau \le 0$ for every
+$\tau > 0$, whereas $z_i / \tau$ overflows to $\infty$ for a tiny $\tau$ and $\infty - \infty$ is NaN.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ def softmax(x: Tensor, dim: int = -1, temperature: float = 1.0) -> Tensor:
 
     - $z$: logits, any shape; the softmax runs along ``dim``.
     - $\tau$: ``temperature``, a finite number $> 0$ (else ``ValueError``); $\tau \to 0$ approaches
-      one-hot on the argmax when the maximum is unique (equal shares among tied
-      maxima otherwise) (``1e-39`` gives it exactly), $\tau \to \infty$ uniform.
+      one-hot on the argmax when the maximum is unique (``1e-39`` gives it exactly), equal
+      shares among tied maxima otherwise, $\tau \to \infty$ uniform.
     - Returns $p$, the same shape as ``x``, each slice along ``dim`` summing to 1.
 
     A slice whose entries are all $-\infty$ (every position masked) has no
@@ -92,8 +92,8 @@ def logsumexp(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     r"""$\log \operatorname{softmax}(z)_i = z_i - \operatorname{LSE}(z)$, exact where softmax underflows.
 
-    Computed as $(z_i - m) - \log \sum_j e^{z_j - m}$, so the largest logits keep their
-    small log-probabilities even when $z$ is so large that $\operatorname{LSE}(z)$ rounds to $m$.
+    Computed as $(z_i - z_\text{max}) - \log \sum_j e^{z_j - z_\text{max}}$, so the largest logits keep
+    their small log-probabilities even when $z$ is so large that $\operatorname{LSE}(z)$ rounds to $z_\text{max}$.
 
     >>> log_softmax(torch.tensor([0.0, 0.0]))
     tensor([-0.6931, -0.6931])
@@ -116,8 +116,10 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 def softmax_jacobian(x: Tensor, temperature: float = 1.0) -> Tensor:
     r"""Jacobian of the softmax over the last dimension.
 
-    $$\frac{\partial p_i}{\partial z_j} = \frac{1}{T}\, p_i(\delta_{ij} - p_j),
-    \qquad J = \frac{1}{T}\left(\operatorname{diag}(p) - p\,p^\top\right)$$
+    $$\frac{\partial p_i}{\partial z_j} = \frac{1}{\tau}\, p_i(\delta_{ij} - p_j),
+    \qquad J = \frac{1}{\tau}\left(\operatorname{diag}(p) - p^\top p\right)$$
+
+    with $p$ a row vector, so $p^\top p$ is the outer product, and $\tau$ the ``temperature``.
 
     - ``x``: logits of shape ``(..., n)``; returns ``(..., n, n)`` with $J_{ij} = \partial p_i / \partial z_j$.
     - Every row of $J$ sums to 0: adding a constant to all logits does not move $p$.
@@ -138,9 +140,9 @@ def softmax_backward(grad_output: Tensor, probs: Tensor, dim: int = -1, temperat
     r"""Vector-Jacobian product of :func:`softmax`, in $O(n)$ per slice, from the saved probabilities.
 
     With $g = \partial \mathcal{L} / \partial p$ and the Jacobian of :func:`softmax_jacobian`,
-    $J = \frac{1}{T}(\operatorname{diag}(p) - p\,p^\top)$ (symmetric, so $J^\top g = J g$):
+    $J = \frac{1}{\tau}(\operatorname{diag}(p) - p^\top p)$ (symmetric), and row vectors:
 
-    $$\frac{\partial \mathcal{L}}{\partial z} = J^\top g = \frac{1}{T}\, p \odot \big(g - \langle p, g\rangle\big)$$
+    $$\frac{\partial \mathcal{L}}{\partial z} = g J = \frac{1}{\tau}\, p \odot \big(g - p \cdot g\big)$$
 
     Forming $J$ costs $n^2$ per slice; this form costs $3n$. An entry with $p_i = 0$ (a masked
     key) gets a gradient of exactly 0, and so does a slice that is entirely masked.
