@@ -53,23 +53,27 @@ def test_agrees_with_scikit_learn(seed, true_classes, pred_classes):
     np.testing.assert_allclose(pc.f1, f, atol=1e-12)
     np.testing.assert_array_equal(pc.support, s)
 
-    for average in ("macro", "weighted"):
+    # Macro means run over the classes present in the labels or the predictions: scikit-learn's
+    # rule when it is given no labels (it then uses the union of both).
+    for average, labels in (("macro", None), ("weighted", CLASSES)):
         ours = M.averaged_precision_recall_f1(y, yhat, average)
-        theirs = precision_recall_fscore_support(y, yhat, labels=CLASSES, average=average, zero_division=0)[:3]
+        theirs = precision_recall_fscore_support(y, yhat, labels=labels, average=average, zero_division=0)[:3]
         np.testing.assert_allclose(ours, theirs, atol=1e-12, err_msg=average)
 
-    assert M.macro_f1(y, yhat) == pytest.approx(f1_score(y, yhat, labels=CLASSES, average="macro", zero_division=0), abs=1e-12)
-    assert M.macro_recall(y, yhat) == pytest.approx(
-        recall_score(y, yhat, labels=CLASSES, average="macro", zero_division=0), abs=1e-12
-    )
+    assert M.macro_f1(y, yhat) == pytest.approx(f1_score(y, yhat, average="macro", zero_division=0), abs=1e-12)
+    assert M.macro_recall(y, yhat) == pytest.approx(recall_score(y, yhat, average="macro", zero_division=0), abs=1e-12)
 
 
-def test_a_class_that_never_occurs_still_counts_in_the_macro_mean():
+def test_case_6_a_class_absent_from_labels_and_predictions_leaves_the_macro_mean():
     y = np.array([0, 0, 2, 2])
-    yhat = y.copy()  # perfect on the classes present
-    # Neutral has P = R = F1 = 0 by convention, so the macro mean is 2/3, not 1.
-    assert M.macro_f1(y, yhat) == pytest.approx(2 / 3)
+    yhat = y.copy()  # perfect: neutral is neither a label nor a prediction
+    assert M.macro_f1(y, yhat) == 1.0  # it was 2/3 when neutral counted as 0
+    assert M.averaged_precision_recall_f1(y, yhat, "macro") == (1.0, 1.0, 1.0)
     assert M.averaged_precision_recall_f1(y, yhat, "weighted") == (1.0, 1.0, 1.0)
+    record = M.classification_metrics(y, yhat)
+    assert (record["macro_f1"], record["absent_classes"]) == (1.0, ["neutral"])
+    # Predicted but never true (or the reverse): the class is present and counts, with its zeros.
+    assert M.macro_recall([0, 0, 2, 2], [0, 1, 2, 2]) == pytest.approx((0.5 + 0.0 + 1.0) / 3)
 
 
 def test_weighted_recall_is_accuracy():

@@ -305,7 +305,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
         "model": loaded.provenance.as_dict(),
         "data": name,
         "skipped": data.skipped,
-        **{key: record[key] for key in ("n", "accuracy", "macro_precision", "macro_recall", "macro_f1", "per_class", "confusion")},
+        **{key: record[key] for key in ("n", "accuracy", "macro_precision", "macro_recall", "macro_f1",
+                                        "absent_classes", "per_class", "confusion")},
     }
     if args.json:
         print(json.dumps(report, indent=2))
@@ -315,6 +316,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
     for key, title in (("accuracy", "accuracy"), ("macro_precision", "macro precision"),
                        ("macro_recall", "macro recall"), ("macro_f1", "macro F1")):
         print(f"{title:<16} {report[key]:.4f}")
+    if report["absent_classes"]:
+        absent = ", ".join(report["absent_classes"])
+        print(f"{'':<16} (macro means over the classes in the labels or predictions; {absent} in neither, left out)")
     print()
     print(f"{'class':<9} {'precision':>9} {'recall':>9} {'f1':>9} {'support':>8}")
     for label, values in report["per_class"].items():

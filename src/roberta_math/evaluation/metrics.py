@@ -26,9 +26,14 @@ different questions:
   "neutral" loses almost nothing in weighted F1 but a third of its macro recall.
   ``macro_f1`` and ``macro_recall`` (TweetEval's metric) are reported beside them.
 
-A class that never occurs and is never predicted has precision, recall and F1 of 0
-(scikit-learn's ``zero_division=0``); it still counts in the macro mean, which is why
-the functions take ``n_classes`` instead of reading it off the data.
+**Absent classes.** A macro mean runs over the classes *present in the labels or the
+predictions* (scikit-learn's rule when it is given no ``labels``): a class that never
+occurs and is never predicted has no precision or recall to speak of, and counting it
+as 0 would cap perfect predictions on a two-class file at a macro-F1 of 2/3.
+:func:`classification_metrics` lists such classes under ``absent_classes`` (and
+``evaluate`` prints them), so a reader knows how many classes a macro number averages.
+A class present in only one of the two still counts, with its zeros (scikit-learn's
+``zero_division=0``). Weighted means are unaffected (an absent class has weight 0).
 """
 
 from __future__ import annotations
@@ -105,12 +110,19 @@ def _safe_divide(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PerClass:
-    """Per-class precision, recall, F1 and support, each of shape ``(K,)``."""
+    """Per-class precision, recall, F1 and support, each of shape ``(K,)``, and how often each class was predicted."""
 
     precision: np.ndarray
     recall: np.ndarray
     f1: np.ndarray
     support: np.ndarray
+    predicted: np.ndarray | None = None
+
+    @property
+    def present(self) -> np.ndarray:
+        """``(K,)`` booleans: the class occurs in the labels or the predictions (the classes a macro mean runs over)."""
+        counts = self.support if self.predicted is None else self.support + self.predicted
+        return np.asarray(counts) > 0
 
 
 def per_class_from_confusion(matrix: np.ndarray) -> PerClass:
@@ -137,7 +149,7 @@ def per_class_from_confusion(matrix: np.ndarray) -> PerClass:
     recall = _safe_divide(true_positive, support)
     # The count form of F1 avoids 0/0 when P = R = 0 and equals the harmonic mean otherwise.
     f1 = _safe_divide(2.0 * true_positive, (predicted + support).astype(np.float64))
-    return PerClass(precision, recall, f1, support)
+    return PerClass(precision, recall, f1, support, predicted)
 
 
 def per_class_precision_recall_f1(
@@ -151,20 +163,30 @@ def per_class_precision_recall_f1(
     return per_class_from_confusion(confusion_matrix(y_true, y_pred, n_classes))
 
 
-def average_per_class(values: np.ndarray, support: np.ndarray, average: Average) -> float:
+def average_per_class(
+    values: np.ndarray, support: np.ndarray, average: Average, present: np.ndarray | None = None
+) -> float:
     r"""Mean of per-class values: unweighted (``"macro"``) or weighted by support (``"weighted"``).
 
-    $$ \bar m_{\text{macro}} = \frac{1}{K}\sum_{k=1}^{K} m_k, \qquad
+    $$ \bar m_{\text{macro}} = \frac{1}{|\mathcal{K}|}\sum_{k \in \mathcal{K}} m_k, \qquad
        \bar m_{\text{weighted}} = \sum_{k=1}^{K} \frac{n_k}{n}\, m_k $$
+
+    :math:`\mathcal{K}` is the set of classes marked in ``present`` (``PerClass.present``:
+    in the labels or the predictions); all :math:`K` classes when ``present`` is not given.
+    A macro mean over no class is NaN.
 
     >>> average_per_class(np.array([1.0, 0.0, 0.5]), np.array([2, 0, 2]), "macro")
     0.5
+    >>> average_per_class(np.array([1.0, 0.0, 0.5]), np.array([2, 0, 2]), "macro", np.array([True, False, True]))
+    0.75
     >>> average_per_class(np.array([1.0, 0.0, 0.5]), np.array([2, 0, 2]), "weighted")
     0.75
     """
     values = np.asarray(values, dtype=np.float64)
     if average == "macro":
-        return float(values.mean())
+        if present is not None:
+            values = values[np.asarray(present, dtype=bool)]
+        return float(values.mean()) if values.size else float("nan")
     if average == "weighted":
         total = support.sum()
         return float((values * support).sum() / total) if total else 0.0
@@ -195,9 +217,9 @@ def averaged_precision_recall_f1(
     """
     pc = per_class_precision_recall_f1(y_true, y_pred, n_classes)
     return (
-        average_per_class(pc.precision, pc.support, average),
-        average_per_class(pc.recall, pc.support, average),
-        average_per_class(pc.f1, pc.support, average),
+        average_per_class(pc.precision, pc.support, average, pc.present),
+        average_per_class(pc.recall, pc.support, average, pc.present),
+        average_per_class(pc.f1, pc.support, average, pc.present),
     )
 
 
@@ -264,7 +286,9 @@ def classification_metrics(
     """The METRICS record of the comparison, as a JSON-ready dict.
 
     ``precision`` / ``recall`` / ``f1`` are support-weighted (the paper-style row, see the
-    module docstring); ``macro_*`` are unweighted. ``pearson_r`` correlates ``scores``
+    module docstring); ``macro_*`` are unweighted means over the classes present in the
+    labels or the predictions, and ``absent_classes`` names the others (usually ``[]``).
+    ``pearson_r`` correlates ``scores``
     (a method's signed score) with ``targets`` (the human mean valence), or is ``None``
     when no scores are given. ``per_class`` and ``confusion`` (rows = truth, in
     :data:`~roberta_math.labels.LABELS` order) let a reader recompute everything.
@@ -274,6 +298,9 @@ def classification_metrics(
     (5, 0.6, 0.6, 0.6111, 0.827)
     >>> m["confusion"]
     [[1, 0, 1], [0, 1, 0], [0, 1, 1]]
+    >>> m = classification_metrics([0, 2, 0, 2], [0, 2, 0, 2])  # no neutral anywhere
+    >>> m["macro_f1"], m["absent_classes"]
+    (1.0, ['neutral'])
     """
     matrix = confusion_matrix(y_true, y_pred, n_classes)
     pc = per_class_from_confusion(matrix)
@@ -286,9 +313,10 @@ def classification_metrics(
         "precision": average_per_class(pc.precision, pc.support, "weighted"),
         "recall": average_per_class(pc.recall, pc.support, "weighted"),
         "f1": average_per_class(pc.f1, pc.support, "weighted"),
-        "macro_precision": average_per_class(pc.precision, pc.support, "macro"),
-        "macro_recall": average_per_class(pc.recall, pc.support, "macro"),
-        "macro_f1": average_per_class(pc.f1, pc.support, "macro"),
+        "macro_precision": average_per_class(pc.precision, pc.support, "macro", pc.present),
+        "macro_recall": average_per_class(pc.recall, pc.support, "macro", pc.present),
+        "macro_f1": average_per_class(pc.f1, pc.support, "macro", pc.present),
+        "absent_classes": [name for k, name in enumerate(names) if not pc.present[k]],
         "per_class": {
             name: {
                 "precision": float(pc.precision[k]),

@@ -251,6 +251,7 @@ def model_markdown(summary: dict[str, Any]) -> str:
         ("source", markdown_cell(p["source"]) + (f" (revision <code>{markdown_cell(p['revision'])}</code>)" if p.get("revision") else "")),
         ("parameters", f"{p['parameters']:,}"),
         ("weights SHA-256", f"<code>{p['sha256']}</code>"),
+        ("preprocessing", f"<code>{markdown_cell(p.get('preprocess', 'none'))}</code>"),
         ("layers &times; heads", f"{summary['layers']} &times; {summary['heads']}"),
         ("hidden size / head size", f"{summary['hidden_size']} / {summary['head_dim']}"),
         ("vocabulary", f"{summary['vocab_size']:,} tokens"),
