@@ -1,0 +1,118 @@
+"""Tests written to kill the mutants that survived the suite (see tests/mutation/REPORT.md).
+
+Each test names what it checks and against which reference: the ``tokenizers`` library's
+own byte-level pre-tokenizer and BPE model for the hand-written tokenization, and
+``transformers`` (or a hand computation) for the math. All run in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+from tokenizers import Tokenizer, models, pre_tokenizers
+
+from roberta_math.tokenization.byte_level_bpe import (
+    bpe,
+    bpe_steps,
+    bytes_to_unicode,
+    merge_ranks,
+    to_byte_symbols,
+    tokenize_by_hand,
+)
+
+EMBEDDED = Path(__file__).resolve().parents[1] / "src" / "roberta_math" / "model" / "embedded"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(EMBEDDED))
+
+
+# ----------------------------------------------------------------------------- tokenization
+
+
+def test_bytes_to_unicode_is_gpt2s_table() -> None:
+    table = bytes_to_unicode()
+    assert list(table) == list(range(256))  # every byte, in byte order
+    assert sorted(table.values()) == sorted(pre_tokenizers.ByteLevel.alphabet())
+    # the 188 printable bytes keep their character; the 68 others move, in byte order, to U+0100 on:
+    # bytes 0..32 -> U+0100..U+0120, 127..160 -> U+0121..U+0142, 173 -> U+0143
+    kept = [*range(ord("!"), ord("~") + 1), *range(0xA1, 0xAC + 1), *range(0xAE, 0xFF + 1)]
+    assert all(table[b] == chr(b) for b in kept) and len(kept) == 188
+    moved = [*range(0, 33), *range(127, 161), 173]
+    assert [table[b] for b in moved] == [chr(0x100 + i) for i in range(68)]
+    assert (table[ord(" ")], table[ord("\n")], table[0]) == ("Ġ", "Ċ", "Ā")
+
+
+def test_to_byte_symbols_matches_the_byte_level_pre_tokenizer() -> None:
+    """Every byte that UTF-8 can produce, through ``tokenizers``' ByteLevel pre-tokenizer (no splitting)."""
+    reference = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
+    texts = ["".join(chr(c) for c in range(0, 0x800)), " café\n", "€ 😀 \u0378\u200b", "tab\there"]
+    for text in texts:
+        (expected, _), = reference.pre_tokenize_str(text)
+        assert to_byte_symbols(text) == expected
+
+
+def _reference_bpe(ranks: dict[tuple[str, str], int], word: str) -> list[str]:
+    """``tokenizers``' own BPE model with the same merges (no pre-tokenizer): the reference."""
+    merges = sorted(ranks, key=ranks.get)
+    vocab = {symbol: i for i, symbol in enumerate(sorted({*word, *(a + b for a, b in merges), *(s for m in merges for s in m)}))}
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=merges))
+    return tok.encode(word).tokens
+
+
+@pytest.mark.parametrize(
+    ("word", "ranks", "steps"),
+    [
+        # the tokenization page's example: the lowest rank wins, not the leftmost pair
+        ("Ġlower", {("l", "o"): 0, ("lo", "w"): 1, ("e", "r"): 2, ("Ġ", "low"): 3, ("w", "e"): 4},
+         [["Ġ", "l", "o", "w", "e", "r"], ["Ġ", "lo", "w", "e", "r"], ["Ġ", "low", "e", "r"],
+          ["Ġ", "low", "er"], ["Ġlow", "er"]]),
+        # every occurrence of the pair is merged in one step, left to right, without overlap
+        ("aaaa", {("a", "a"): 0, ("aa", "aa"): 1}, [["a", "a", "a", "a"], ["aa", "aa"], ["aaaa"]]),
+        ("aaa", {("a", "a"): 0}, [["a", "a", "a"], ["aa", "a"]]),
+        ("abab", {("b", "a"): 0, ("a", "b"): 1}, [["a", "b", "a", "b"], ["a", "ba", "b"]]),
+        # a later pair in the word with a lower rank goes first
+        ("xyz", {("y", "z"): 0, ("x", "y"): 1, ("x", "yz"): 2}, [["x", "y", "z"], ["x", "yz"], ["xyz"]]),
+        # no rank: the symbols stay; one symbol: nothing to merge
+        ("ab", {}, [["a", "b"]]),
+        ("a", {("a", "a"): 0}, [["a"]]),
+    ],
+)
+def test_bpe_steps_by_hand_and_against_tokenizers(word: str, ranks: dict, steps: list[list[str]]) -> None:
+    assert list(bpe_steps(word, ranks)) == steps
+    assert bpe(word, ranks) == steps[-1]
+    if ranks:
+        assert bpe(word, ranks) == _reference_bpe(ranks, word)
+
+
+def test_merge_ranks_reads_both_merge_formats(tokenizer) -> None:
+    ranks = merge_ranks(tokenizer)
+    lines = (EMBEDDED / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]  # skip "#version"
+    expected = {tuple(line.split(" ")): i for i, line in enumerate(lines) if line}
+    assert ranks == expected
+    # older tokenizer.json files store a merge as one string "a b"
+    as_strings = {"model": {"merges": [" ".join(pair) for pair in sorted(expected, key=expected.get)[:50]]}}
+    old_style = SimpleNamespace(backend_tokenizer=SimpleNamespace(to_str=lambda: json.dumps(as_strings)))
+    assert merge_ranks(old_style) == {pair: r for pair, r in expected.items() if r < 50}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The acting was brilliant, but the plot made no sense.",
+        "naïve ☺ reviews",
+        "  two  spaces\nand a newline\t and a tab",
+        "I don't think it's 100% bad... 3.5/10 :(",
+        "émojis 😀😀 and CAPS LOCK!!!",
+        "a",
+    ],
+)
+def test_tokenize_by_hand_matches_the_tokenizer(tokenizer, text: str) -> None:
+    assert tokenize_by_hand(text, tokenizer) == tokenizer.tokenize(text)
