@@ -252,6 +252,35 @@ def test_cache_hit_does_no_rescoring(counted, setup):
 
 
 
+def test_a_loaded_model_and_a_scorer_are_used_as_given(result, setup, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    # The figure step hands compare its model and probabilities: compare must neither load
+    # the model again nor score through anything else, and the numbers must not change.
+    from roberta_math.model import loading
+
+    loaded = loading.load_model(setup["model"])
+    monkeypatch.setenv("ROBERTA_MATH_CACHE", str(tmp_path))  # a cold cache
+
+    def no_load(*args, **kwargs):
+        raise AssertionError("compare loaded the model although it was given")
+
+    monkeypatch.setattr(loading, "load_model", no_load)
+    calls: list[int] = []
+
+    def score(texts: list[str]) -> np.ndarray:
+        calls.append(len(texts))
+        return scoring.score_texts(texts, loaded)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        given = compare(setup["model"], loaded=loaded, score=score, source=setup["source"], progress=False,
+                        bootstrap=0, seed=0)
+    assert calls == [2371]  # the test split, once, through the given scorer
+    assert given["test"] == result["test"]  # the same numbers as when compare loads and scores itself
+    assert given["meta"]["model_sha256"] == result["meta"]["model_sha256"]
+    with pytest.raises(ValueError, match="VADER only"):
+        compare(None, loaded=loaded, source=setup["source"])
+
+
 # --------------------------------------------------------------------------- small pieces
 
 

@@ -134,7 +134,7 @@ def built(inputs: dict[str, Path]) -> dict[str, Any]:
         manifest = build_figures(out, model=str(inputs["model"]), progress=False,
                                  params=params_from_mapping(SMALL_PARAMS), steps=["evaluation"])
         test = load_split("test")
-    assert (loading.load_model, scoring.score_texts) == originals  # the step put compare's collaborators back
+    assert (loading.load_model, scoring.score_texts) == originals  # the step passes its model to compare, swaps nothing
     return {"out": out, "manifest": manifest, "test": test}
 
 

@@ -8,9 +8,12 @@ interrupted run never leaves a half-written file under its final name.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 
 def cache_root() -> Path:
@@ -76,3 +79,23 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def json_ready(value: Any) -> Any:
+    """``value`` as plain JSON data: NaN and infinities become ``None``, numpy scalars Python numbers, tuples lists.
+
+    Applied recursively through mappings and sequences, so ``json.dumps(..., allow_nan=False)`` cannot fail on them.
+
+    >>> import numpy as np
+    >>> json_ready({"r": float("nan"), "n": np.int64(3), "v": (1.5, float("inf"), np.float32(0.5))})
+    {'r': None, 'n': 3, 'v': [1.5, None, 0.5]}
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):  # a numpy scalar
+        return json_ready(value.item())
+    return value

@@ -34,7 +34,7 @@ from roberta_math.labels import LABELS
 
 if TYPE_CHECKING:  # pragma: no cover
     from roberta_math.data.corpus import Sentence
-    from roberta_math.evaluation.compare import Predictions
+    from roberta_math.evaluation.predictions import Predictions
 
 WORD_NGRAMS: tuple[int, int] = (1, 2)
 """Word n-gram lengths of the first TF-IDF block."""
@@ -107,7 +107,7 @@ def tfidf_logreg(train: Sequence[Sentence], test: Sequence[Sentence]) -> Predict
     >>> tfidf_logreg(train, [Sentence("tweets", "x", 2.0, "great")]).labels.tolist()
     [2]
     """
-    from roberta_math.evaluation.compare import predictions_from_probabilities
+    from roberta_math.evaluation.predictions import predictions_from_probabilities
 
     probabilities = tfidf_logreg_probabilities([s.text for s in train], [s.label for s in train], [s.text for s in test])
     return predictions_from_probabilities(probabilities)

@@ -15,14 +15,7 @@ from typing import Any
 
 from roberta_math.cli import Subcommand
 from roberta_math.errors import UserError
-
-_DOMAIN_TITLES = {
-    "tweets": "tweets",
-    "movie_reviews": "movie reviews",
-    "amazon_reviews": "Amazon reviews",
-    "nyt_editorials": "NYT editorials",
-    "all": "all four",
-}
+from roberta_math.figures.render import DOMAIN_TITLES as _DOMAIN_TITLES
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -37,6 +37,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from roberta_math.cache import atomic_write_text
 from roberta_math.data.corpus import DOMAINS
 from roberta_math.errors import UserError
@@ -366,6 +368,33 @@ def check_results(results: Any) -> list[str]:
     if not isinstance(results["hardware"].get("torch_threads"), int):
         problems.append("hardware.torch_threads is not an integer")
     return problems
+
+
+def transfer_matrix(results: Mapping[str, Any], method: str, metric: str = "accuracy") -> tuple[np.ndarray, list[str], list[str]]:
+    """Rows = training sets then VADER, columns = test sets: ``(values (rows, cols), row names, column names)``.
+
+    >>> cell = {"accuracy": 0.5}
+    >>> r = {"transfer": {"train_sets": ["tweets", "all"], "test_sets": ["tweets", "all"],
+    ...      "methods": {"roberta": {"tweets": {"tweets": cell, "all": cell}, "all": {"tweets": cell, "all": cell}}},
+    ...      "vader": {"tweets": {"accuracy": 0.6}, "all": {"accuracy": 0.6}}}}
+    >>> values, rows, cols = transfer_matrix(r, "roberta")
+    >>> values.shape, rows[-1], float(values[-1, 0])
+    ((3, 2), 'vader', 0.6)
+    """
+    transfer = results["transfer"]
+    rows, cols = list(transfer["train_sets"]), list(transfer["test_sets"])
+    table = transfer["methods"][method]
+    values = np.full((len(rows) + 1, len(cols)), np.nan)  # (train sets + VADER, test sets)
+    for i, train_set in enumerate(rows):
+        for j, test_set in enumerate(cols):
+            cell = (table.get(train_set) or {}).get(test_set)
+            if cell and cell.get(metric) is not None:
+                values[i, j] = cell[metric]
+    for j, test_set in enumerate(cols):
+        cell = (transfer.get("vader") or {}).get(test_set)
+        if cell and cell.get(metric) is not None:
+            values[-1, j] = cell[metric]
+    return values, [*rows, "vader"], cols
 
 
 def write_results(path: Path, results: Mapping[str, Any]) -> None:

@@ -36,16 +36,16 @@ turning into emphasis or HTML, or being read as math.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from roberta_math.figures.model_figures import short_model_name
 from roberta_math.figures.render import (
+    DOMAIN_TITLES,
     MODEL_COLOUR,
     PALETTE,
     VADER_COLOUR,
@@ -61,13 +61,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from roberta_math.figures.build import StepContext
     from roberta_math.figures.model_figures import SplitPass
 
-DOMAIN_TITLES: dict[str, str] = {
-    "tweets": "tweets",
-    "movie_reviews": "movie reviews",
-    "amazon_reviews": "Amazon reviews",
-    "nyt_editorials": "NYT editorials",
-    "all": "all four",
-}
 BAR_METRICS: tuple[tuple[str, str], ...] = (("accuracy", "accuracy"), ("macro_f1", "macro-F1"), ("pearson_r", "Pearson r with humans"))
 REFERENCE_TITLE = "VADER"
 BASELINE_TITLES: dict[str, str] = {"tfidf_logreg": "TF-IDF + logistic regression"}
@@ -95,39 +88,6 @@ MINUS = "\u2212"
 DASH = "\u2013"
 PAIR = "&#160;/&#160;"
 """Between the numbers of one cell ("paper / ours"): no-break spaces keep them on one line."""
-
-
-def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict[str, Any]:
-    r"""Calibration of the top-class confidence in ``bins`` equal-width bins of $[0, 1]$.
-
-    For each sentence, confidence $c_s = \max_k p_{s,k}$ and correct $= [\arg\max_k p_{s,k} = y_s]$.
-    Per bin $b$: count $n_b$, mean confidence $\bar c_b$, accuracy $a_b$; and the expected
-    calibration error $\text{ECE} = \sum_b \frac{n_b}{N}\,|a_b - \bar c_b|$.
-
-    >>> p = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.2, 0.7, 0.1]])
-    >>> r = reliability_bins(p, np.array([0, 2, 1]), bins=10)
-    >>> r["count"][8:], r["accuracy"][9], round(r["ece"], 4)   # bin [0.9, 1.0]: 2 sentences, 1 right
-    ([0, 2], 0.5, 0.3667)
-    """
-    confidence = probabilities.max(axis=1)  # (n,)
-    correct = (probabilities.argmax(axis=1) == labels).astype(float)  # (n,)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    # Bin b holds edges[b] <= c < edges[b+1]; a confidence of exactly 1 goes into the last bin.
-    which = np.clip(np.searchsorted(edges, confidence, side="right") - 1, 0, bins - 1)
-    count = np.bincount(which, minlength=bins)
-    mean_conf = np.bincount(which, weights=confidence, minlength=bins) / np.maximum(count, 1)
-    accuracy = np.bincount(which, weights=correct, minlength=bins) / np.maximum(count, 1)
-    n = max(len(labels), 1)
-    ece = float(np.sum(count / n * np.abs(accuracy - mean_conf)))
-    return {
-        "edges": edges.tolist(),
-        "count": count.astype(int).tolist(),
-        "confidence": [float(c) if k else None for c, k in zip(mean_conf, count, strict=True)],
-        "accuracy": [float(a) if k else None for a, k in zip(accuracy, count, strict=True)],
-        "ece": ece,
-        "overall_accuracy": float(correct.mean()) if len(labels) else None,
-        "mean_confidence": float(confidence.mean()) if len(labels) else None,
-    }
 
 
 def confusion_figure(matrices: dict[str, np.ndarray], split: str) -> bytes:
@@ -524,44 +484,31 @@ def metrics_markdown(table: dict[str, dict[str, dict[str, Any]]], order: Sequenc
 # --------------------------------------------------------------------------- the step
 
 
-@contextlib.contextmanager
-def _compare_uses_the_step_model(ctx: StepContext, known: SplitPass | None = None) -> Iterator[None]:
-    """While :func:`~roberta_math.evaluation.compare.compare` runs, give it the step's model and its forward pass.
+def step_scorer(ctx: StepContext, known: SplitPass | None = None) -> Callable[[list[str]], np.ndarray]:
+    """The probabilities :func:`~roberta_math.evaluation.compare.compare` asks for, from the step's model.
 
-    compare looks up ``load_model`` and ``score_texts`` when it calls them (so they can
-    be wrapped). Here ``load_model`` of the step's own model name returns the model the
-    build already loaded (the same call with the same defaults, so the same model; a hub
-    model is loaded once, not twice). Scoring exactly the sentences of ``known`` (the
-    split pass of the ``heads`` step, when it covers the test split) with that model
-    returns the probabilities that pass already computed: the same tokens, batches,
-    softmax and columns as ``score_texts``, so the same numbers
-    (``tests/test_evaluation_tables.py`` checks they are identical). Any other scoring
-    runs and is recorded with :meth:`StepContext.count_forward`, so the manifest's
+    Texts that are exactly the sentences of ``known`` (the split pass of the ``heads``
+    step, when it covers the test split) get the probabilities that pass already
+    computed: the same tokens, batches, softmax and columns as
+    :func:`~roberta_math.evaluation.scoring.score_texts`, so the same numbers
+    (``tests/test_evaluation_tables.py`` checks they are identical). Any other texts
+    are scored and recorded with :meth:`StepContext.count_forward`, so the manifest's
     counters see compare's model work.
     """
     from roberta_math.evaluation import scoring
-    from roberta_math.model import loading
 
-    loaded = ctx.loaded()  # before the swap: ctx.loaded() itself calls load_model
-    load_model, score_texts = loading.load_model, scoring.score_texts
+    loaded = ctx.loaded()
     known_texts = None if known is None else [s.text for s in known.sentences]
 
-    def shared_load(name: str = "embedded", **kwargs: Any) -> Any:
-        return loaded if name == ctx.model_name and not kwargs else load_model(name, **kwargs)
-
-    def reused_or_counted_score(texts: Sequence[str], model: Any, **kwargs: Any) -> np.ndarray:
+    def score(texts: list[str]) -> np.ndarray:
         texts = list(texts)
-        if known is not None and model is loaded and set(kwargs) <= {"progress"} and texts == known_texts:
+        if known is not None and texts == known_texts:
             return known.probabilities.copy()  # (n, 3)
         if texts:
             ctx.count_forward(len(texts))
-        return score_texts(texts, model, **kwargs)
+        return scoring.score_texts(texts, loaded, progress=ctx.progress)
 
-    loading.load_model, scoring.score_texts = shared_load, reused_or_counted_score  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        loading.load_model, scoring.score_texts = load_model, score_texts  # type: ignore[assignment]
+    return score
 
 
 def comparison(ctx: StepContext) -> dict[str, Any]:
@@ -569,16 +516,16 @@ def comparison(ctx: StepContext) -> dict[str, Any]:
 
     compare keeps its own cache, keyed on the model, the corpus and the evaluation
     code, so a figure rebuild after, say, a style change rescores nothing; when its cache
-    is cold, the forward pass over the evaluation split that this build makes anyway is
-    reused (see :func:`_compare_uses_the_step_model`). The result goes through JSON once,
+    is cold, the model the build already loaded and the forward pass over the evaluation
+    split that it makes anyway are reused (see :func:`step_scorer`). The result goes through JSON once,
     so it is the same plain data whether it was just computed or read back from that cache.
     """
     from roberta_math.evaluation.compare import compare
     from roberta_math.figures.model_figures import cached_split_pass
 
     def run() -> dict[str, Any]:
-        with _compare_uses_the_step_model(ctx, cached_split_pass(ctx)):
-            result = compare(ctx.model_name, progress=ctx.progress, seed=ctx.params.seed)
+        result = compare(ctx.model_name, loaded=ctx.loaded(), score=step_scorer(ctx, cached_split_pass(ctx)),
+                         progress=ctx.progress, seed=ctx.params.seed)
         return json.loads(json.dumps(result))
 
     return ctx.memo(f"compare:{ctx.params.seed}", run)
@@ -586,6 +533,7 @@ def comparison(ctx: StepContext) -> dict[str, Any]:
 
 def build(ctx: StepContext) -> dict[str, bytes]:
     """The ``evaluation`` step: confusion matrices, reliability, per-domain bars, and the comparison's tables."""
+    from roberta_math.evaluation.calibration import reliability_bins
     from roberta_math.evaluation.compare import REFERENCE
     from roberta_math.figures.model_figures import cached_split_pass
 

@@ -13,18 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from roberta_math.figures.render import PALETTE, VADER_COLOUR, json_bytes, markdown_table, round_floats, svg_bytes
+from roberta_math.experiments.results import transfer_matrix
+from roberta_math.figures.render import DOMAIN_TITLES, PALETTE, VADER_COLOUR, json_bytes, markdown_table, round_floats, svg_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from roberta_math.figures.build import StepContext
 
-TITLES: dict[str, str] = {
-    "tweets": "tweets",
-    "movie_reviews": "movie reviews",
-    "amazon_reviews": "Amazon reviews",
-    "nyt_editorials": "NYT editorials",
-    "all": "all four",
-}
 METHOD_TITLES: dict[str, str] = {
     "roberta": "compact RoBERTa (random init)",
     "random": "compact RoBERTa, random init",
@@ -61,33 +55,6 @@ def _mean_sd(stats: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- figures
 
 
-def transfer_matrix(results: Mapping[str, Any], method: str, metric: str = "accuracy") -> tuple[np.ndarray, list[str], list[str]]:
-    """Rows = training sets then VADER, columns = test sets: ``(values (rows, cols), row names, column names)``.
-
-    >>> cell = {"accuracy": 0.5}
-    >>> r = {"transfer": {"train_sets": ["tweets", "all"], "test_sets": ["tweets", "all"],
-    ...      "methods": {"roberta": {"tweets": {"tweets": cell, "all": cell}, "all": {"tweets": cell, "all": cell}}},
-    ...      "vader": {"tweets": {"accuracy": 0.6}, "all": {"accuracy": 0.6}}}}
-    >>> values, rows, cols = transfer_matrix(r, "roberta")
-    >>> values.shape, rows[-1], float(values[-1, 0])
-    ((3, 2), 'vader', 0.6)
-    """
-    transfer = results["transfer"]
-    rows, cols = list(transfer["train_sets"]), list(transfer["test_sets"])
-    table = transfer["methods"][method]
-    values = np.full((len(rows) + 1, len(cols)), np.nan)  # (train sets + VADER, test sets)
-    for i, train_set in enumerate(rows):
-        for j, test_set in enumerate(cols):
-            cell = (table.get(train_set) or {}).get(test_set)
-            if cell and cell.get(metric) is not None:
-                values[i, j] = cell[metric]
-    for j, test_set in enumerate(cols):
-        cell = (transfer.get("vader") or {}).get(test_set)
-        if cell and cell.get(metric) is not None:
-            values[-1, j] = cell[metric]
-    return values, [*rows, "vader"], cols
-
-
 def transfer_figure(results: Mapping[str, Any], metric: str = "accuracy") -> bytes:
     """Heat maps of the transfer matrix for the compact model and TF-IDF, VADER as the last row; in-domain cells framed."""
     import matplotlib.pyplot as plt
@@ -113,8 +80,8 @@ def transfer_figure(results: Mapping[str, Any], metric: str = "accuracy") -> byt
                 j = cols.index(name)
                 ax.add_patch(Rectangle((j - 0.5, k - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=2.2))
         ax.axhline(len(rows) - 1.5, color="white", linewidth=3)
-        ax.set_xticks(range(len(cols)), [TITLES.get(c, c) for c in cols], rotation=25, ha="right")
-        ax.set_yticks(range(len(rows)), [METHOD_TITLES["vader"] if r == "vader" else f"trained on {TITLES.get(r, r)}" for r in rows])
+        ax.set_xticks(range(len(cols)), [DOMAIN_TITLES.get(c, c) for c in cols], rotation=25, ha="right")
+        ax.set_yticks(range(len(rows)), [METHOD_TITLES["vader"] if r == "vader" else f"trained on {DOMAIN_TITLES.get(r, r)}" for r in rows])
         ax.set_xlabel("tested on")
         ax.set_title(METHOD_TITLES.get(method, method), fontsize=10.5)
         for spine in ax.spines.values():
@@ -171,7 +138,7 @@ def transfer_markdown(results: Mapping[str, Any]) -> str:
     """Accuracy (macro-F1 in brackets) per training set and test domain, each method, VADER last; in-domain in bold."""
     transfer = results["transfer"]
     cols = transfer["test_sets"]
-    header = ["method", "trained on", *[TITLES.get(c, c) for c in cols]]
+    header = ["method", "trained on", *[DOMAIN_TITLES.get(c, c) for c in cols]]
     rows = []
     for method in TRANSFER_METHODS:
         table = transfer["methods"].get(method) or {}
@@ -181,7 +148,7 @@ def transfer_markdown(results: Mapping[str, Any]) -> str:
                 cell = (table.get(train_set) or {}).get(test_set) or {}
                 text = f"{_num(cell.get('accuracy'))} ({_num(cell.get('macro_f1'))})"
                 cells.append(f"**{text}**" if train_set == test_set else text)
-            rows.append([METHOD_TITLES.get(method, method), TITLES.get(train_set, train_set), *cells])
+            rows.append([METHOD_TITLES.get(method, method), DOMAIN_TITLES.get(train_set, train_set), *cells])
     vader = transfer.get("vader") or {}
     rows.append([METHOD_TITLES["vader"], "nothing",
                  *[f"{_num((vader.get(c) or {}).get('accuracy'))} ({_num((vader.get(c) or {}).get('macro_f1'))})" for c in cols]])
@@ -199,7 +166,7 @@ def gap_markdown(results: Mapping[str, Any]) -> str:
             if domain not in g["per_test_domain"]:
                 continue  # the pooled training set has no single in-domain test set
             d = g["per_test_domain"][domain]
-            rows.append([METHOD_TITLES.get(method, method), TITLES.get(domain, domain), _num(d["in_domain"]),
+            rows.append([METHOD_TITLES.get(method, method), DOMAIN_TITLES.get(domain, domain), _num(d["in_domain"]),
                          _num(d["out_of_domain_mean"]), _num(d["best_out_of_domain"]), _num(d["pooled"])])
         rows.append([METHOD_TITLES.get(method, method), "**mean**", f"**{_num(g['in_domain'])}**",
                      f"**{_num(g['out_of_domain'])}**", "", ""])

@@ -10,12 +10,39 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from roberta_math.cache import json_ready
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
+
+DOMAIN_TITLES: dict[str, str] = {
+    "tweets": "tweets",
+    "movie_reviews": "movie reviews",
+    "amazon_reviews": "Amazon reviews",
+    "nyt_editorials": "NYT editorials",
+    "all": "all four",
+}
+"""How figures, tables and reports name the four corpora and the pooled ``all``."""
+
+INK = "#262626"
+"""Text, axes and ticks. Close to black on a light page; :data:`DARK_INK` swaps it (and the
+greys of secondary text) for light ones when the page around the figure is dark."""
+
+DARK_INK: dict[str, str] = {
+    INK: "#e2e4e9",
+    "#4d4d4d": "#c3c6cd",  # "0.3"
+    "#595959": "#babdc4",  # "0.35"
+    "#666666": "#b1b4bb",  # "0.4"
+    "#808080": "#a4a7ae",  # "0.5"
+}
+"""Colour on a light page -> colour on a dark page, applied by the SVG's own style sheet
+under ``@media (prefers-color-scheme: dark)``. An ``<img>`` SVG takes its colour scheme
+from the ``color-scheme`` of the image element, which the site's extra.css sets from the
+reader's light/dark choice. Text meant to sit on a coloured cell (heatmap numbers) is drawn
+in plain black or white and is left alone."""
 
 STYLE: dict[str, Any] = {
     "svg.hashsalt": "roberta-math",
@@ -36,12 +63,24 @@ STYLE: dict[str, Any] = {
     "ytick.labelsize": 9.0,
     "figure.dpi": 100.0,
     "savefig.dpi": 100.0,
-    "figure.facecolor": "white",
-    "savefig.facecolor": "white",
+    # Transparent: the page's own background shows through, light or dark (no white card).
+    "figure.facecolor": "none",
+    "axes.facecolor": "none",
+    "savefig.facecolor": "none",
+    "savefig.transparent": True,
+    "text.color": INK,
+    "axes.edgecolor": INK,
+    "axes.labelcolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
     "image.cmap": "viridis",
     "lines.linewidth": 1.8,
     "axes.prop_cycle": None,  # set in use_style (needs the cycler)
 }
+
+ATTENTION_CMAP = "viridis"
+"""The one colour map for attention weights and shares, in every figure and in the explorer's
+grid (explorer.js carries the same map): dark purple for little weight, yellow for the most."""
 
 # Colour-blind-safe categorical colours (Okabe & Ito), used in this fixed order.
 PALETTE: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
@@ -62,8 +101,23 @@ def use_style() -> None:
     matplotlib.rcParams["axes.prop_cycle"] = cycler(color=list(PALETTE))
 
 
+def dark_style_sheet() -> str:
+    """CSS that recolours :data:`DARK_INK`'s colours when the figure is shown on a dark page.
+
+    >>> css = dark_style_sheet()
+    >>> css.startswith("@media (prefers-color-scheme: dark)") and '[style*="fill: #262626"]' in css
+    True
+    """
+    rules = "".join(
+        f'[style*="fill: {light}"]{{fill:{dark}!important}}[style*="stroke: {light}"]{{stroke:{dark}!important}}'
+        for light, dark in DARK_INK.items()
+    )
+    return "@media (prefers-color-scheme: dark){" + rules + "}"
+
+
 def svg_bytes(fig: Figure) -> bytes:
-    """The figure as SVG bytes, without a date, then closed.
+    """The figure as SVG bytes, without a date, with a transparent background and the dark
+    page's colours in its style sheet (:func:`dark_style_sheet`), then closed.
 
     >>> use_style()
     >>> import matplotlib.pyplot as plt
@@ -72,28 +126,17 @@ def svg_bytes(fig: Figure) -> bytes:
     >>> data = svg_bytes(fig)
     >>> data.startswith(b"<?xml") and b"<dc:date>" not in data
     True
+    >>> b"prefers-color-scheme: dark" in data and b"fill: #ffffff" not in data  # no white card
+    True
     """
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.08)
     plt.close(fig)
-    return buffer.getvalue()
-
-
-def json_ready(data: Any) -> Any:
-    """Replace NaN and infinities (not JSON) by ``None``, recursively; tuples become lists.
-
-    >>> json_ready({"r": float("nan"), "v": (1.0, float("inf"))})
-    {'r': None, 'v': [1.0, None]}
-    """
-    if isinstance(data, float):
-        return data if math.isfinite(data) else None
-    if isinstance(data, Mapping):
-        return {k: json_ready(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [json_ready(v) for v in data]
-    return data
+    data = buffer.getvalue()
+    # matplotlib writes one <style> element in <defs>; the dark rules join it.
+    return data.replace(b"</style>", dark_style_sheet().encode("ascii") + b"</style>", 1)
 
 
 def json_bytes(data: Any, *, compact: bool = False) -> bytes:

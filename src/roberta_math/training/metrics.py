@@ -1,8 +1,11 @@
-r"""The numbers the recipe reports: accuracy, macro-F1 and the valence correlation.
+r"""The short metric record the recipe logs and writes to ``metrics.json``.
 
+The metrics themselves are :mod:`roberta_math.evaluation.metrics` (one implementation
+for the recipe, the comparison and the experiments); this module only picks the four
+numbers the recipe reports, rounds them to four digits, and groups them by domain.
 Neutral sentences are rare in the corpus (about 8 %), so accuracy alone would reward a
-model that never says "neutral"; macro-F1 averages the three per-class F1 scores with
-equal weight. The correlation compares the model's polarity
+model that never says "neutral": macro-F1 weighs the three classes equally. The
+correlation compares the model's polarity
 :math:`s = P(\text{pos}) - P(\text{neg}) \in [-1, 1]` with the raters' mean valence.
 """
 
@@ -11,65 +14,30 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
-
-def macro_f1(labels: Sequence[int], predictions: Sequence[int], num_classes: int = 3) -> float:
-    r"""Unweighted mean of the per-class F1 scores.
-
-    $$ \mathrm{F1}_c = \frac{2\,\mathrm{TP}_c}{2\,\mathrm{TP}_c + \mathrm{FP}_c + \mathrm{FN}_c}, \qquad
-       \text{macro-F1} = \frac{1}{C} \sum_{c=1}^{C} \mathrm{F1}_c $$
-
-    A class absent from both labels and predictions scores 0 (as scikit-learn's
-    ``zero_division=0``).
-
-    >>> macro_f1([0, 1, 2, 2], [0, 2, 2, 2])    # F1 = 1, 0, 0.8
-    0.6
-    """
-    y = np.asarray(labels)
-    p = np.asarray(predictions)
-    scores = []
-    for c in range(num_classes):
-        tp = int(np.sum((y == c) & (p == c)))
-        wrong = int(np.sum((y == c) != (p == c)))  # FP + FN
-        scores.append(2 * tp / (2 * tp + wrong) if tp + wrong else 0.0)
-    return float(np.mean(scores))
-
-
-def pearson_r(x: Sequence[float], y: Sequence[float]) -> float | None:
-    r"""Pearson correlation :math:`r = \frac{\sum (x_i - \bar x)(y_i - \bar y)}{\sqrt{\sum (x_i - \bar x)^2 \sum (y_i - \bar y)^2}}`.
-
-    ``None`` when either side is constant (r is undefined).
-
-    >>> round(pearson_r([1, 2, 3], [2, 4, 7]), 4)
-    0.9934
-    >>> pearson_r([1, 1], [0, 1]) is None
-    True
-    """
-    a = np.asarray(x, dtype=np.float64)
-    b = np.asarray(y, dtype=np.float64)
-    a, b = a - a.mean(), b - b.mean()
-    denominator = math.sqrt(float(np.sum(a * a) * np.sum(b * b)))
-    return float(np.sum(a * b) / denominator) if denominator > 0 else None
+from roberta_math.evaluation import metrics as M
 
 
 def classification_metrics(
     labels: Sequence[int], predictions: Sequence[int], polarity: Sequence[float], valence: Sequence[float]
 ) -> dict[str, float | int | None]:
-    """``n``, ``accuracy``, ``macro_f1`` and ``pearson_r`` (polarity against valence).
+    """``n``, ``accuracy``, ``macro_f1`` and ``pearson_r`` (polarity against valence), rounded to 4 digits.
+
+    The numbers are those of :func:`roberta_math.evaluation.metrics.classification_metrics`;
+    an undefined one (no sentences, or a constant polarity for ``pearson_r``) is ``None``.
 
     >>> classification_metrics([0, 1, 2, 2], [0, 2, 2, 2], [-0.9, 0.3, 0.8, 0.7], [-2.0, 0.1, 2.5, 1.0])
     {'n': 4, 'accuracy': 0.75, 'macro_f1': 0.6, 'pearson_r': 0.9466}
+    >>> classification_metrics([0, 2], [0, 2], [0.5, 0.5], [-1.0, 1.0])["pearson_r"] is None
+    True
     """
-    n = len(labels)
-    accuracy = float(np.mean(np.asarray(labels) == np.asarray(predictions))) if n else math.nan
-    r = pearson_r(polarity, valence)
-    return {
-        "n": n,
-        "accuracy": round(accuracy, 4),
-        "macro_f1": round(macro_f1(labels, predictions), 4),
-        "pearson_r": None if r is None else round(r, 4),
-    }
+    full = M.classification_metrics(list(labels), list(predictions), list(polarity), list(valence))
+
+    def rounded(key: str) -> float | None:
+        value = full[key]
+        return round(float(value), 4) if value is not None and math.isfinite(float(value)) else None
+
+    return {"n": int(full["n"]), "accuracy": rounded("accuracy"), "macro_f1": rounded("macro_f1"),
+            "pearson_r": rounded("pearson_r")}
 
 
 def metrics_by_domain(
