@@ -57,10 +57,11 @@ def softmax_temperature_figure(logits: Sequence[float], temperatures: Sequence[f
 
 
 def cross_entropy_against_margin(margins: np.ndarray, num_classes: int) -> tuple[np.ndarray, np.ndarray]:
-    r"""Loss and $\partial\mathcal{L}/\partial z_y$ when the true logit leads all $C-1$ others by margin $m$.
+    r"""Loss and $\partial\mathcal{L}/\partial z_y$ when the true logit leads all $C-1$ others by margin $\Delta$.
 
-    With $z = (m, 0, \dots, 0)$ and $y = 0$: $\mathcal{L}(m) = \log\big(1 + (C-1)e^{-m}\big)$ and
-    $\partial \mathcal{L}/\partial z_y = p_y - 1$.
+    With $z = (\Delta, 0, \dots, 0)$ and the true class first (label 0 in code):
+    $\mathcal{L}(\Delta) = \log\big(1 + (C-1)e^{-\Delta}\big) = \operatorname{softplus}\big(\log(C-1) - \Delta\big)$
+    and $\partial \mathcal{L}/\partial z_y = p_y - 1$.
 
     >>> loss, grad = cross_entropy_against_margin(np.array([0.0]), 2)
     >>> round(float(loss[0]), 4), round(float(grad[0]), 4)   # log 2, and 1/2 - 1
@@ -88,13 +89,15 @@ def cross_entropy_margin_figure() -> tuple[bytes, dict[str, Any]]:
         ax_grad.plot(margins, grad, color=colour, label=f"C = {c} classes")
         data[f"loss_C{c}"] = loss.tolist()
         data[f"grad_true_logit_C{c}"] = grad.tolist()
-    ax_loss.plot(margins, np.maximum(-margins, 0), color="0.5", linestyle="--", linewidth=1, label="max(0, -m)")
-    ax_loss.set_xlabel("margin $m = z_y - \\max_{c \\neq y} z_c$")
+        # softplus(u) -> max(0, u) far from u = 0: the asymptotes are the hinge shifted by log(C - 1)
+        ax_loss.plot(margins, np.maximum(math.log(c - 1) - margins, 0), color=colour, linestyle="--", linewidth=1,
+                     label="max(0, -Δ)" if c == 2 else f"max(0, log {c - 1} - Δ)")
+    ax_loss.set_xlabel("margin $\\Delta = z_y - \\max_{c \\neq y} z_c$")
     ax_loss.set_ylabel("loss $\\mathcal{L} = -\\log p_y$")
     ax_loss.set_title("Cross-entropy against the margin")
     ax_loss.legend()
     ax_grad.axhline(0, color="0.6", linewidth=0.8)
-    ax_grad.set_xlabel("margin $m$")
+    ax_grad.set_xlabel("margin $\\Delta$")
     ax_grad.set_ylabel("$\\partial \\mathcal{L} / \\partial z_y = p_y - 1$")
     ax_grad.set_ylim(-1.05, 0.05)
     ax_grad.set_title("Gradient on the true logit")

@@ -1,8 +1,10 @@
 r"""RoBERTa's input embeddings: token + position + token type, then LayerNorm.
 
-$$E = \operatorname{LayerNorm}\big(W^\text{tok}[x] + W^\text{pos}[\pi(x)] + W^\text{type}[0]\big)$$
+$$X^{(0)}_t = \operatorname{LayerNorm}\big(E^\text{tok}[x_t] + E^\text{pos}[\pi_t] + E^\text{type}[0]\big),
+\qquad t = 1, \dots, n,$$
 
-The positions $\pi(x)$ are RoBERTa's own: real tokens are numbered from
+with $E[i]$ the row of a table for id $i$ (symbols: the site's notation page). The position
+ids $\pi_t$ are RoBERTa's own: real tokens are numbered from
 $\text{padding\_idx} + 1$ (so from 2), and padding keeps position $\text{padding\_idx}$.
 That offset is why roberta-base has 514 position embeddings for 512 tokens.
 """
@@ -19,7 +21,7 @@ from torch import Tensor
 def position_ids_from_input_ids(input_ids: Tensor, padding_idx: int = 1) -> Tensor:
     r"""RoBERTa's position ids: count real tokens from $\text{padding\_idx} + 1$; padding stays at $\text{padding\_idx}$.
 
-    $$\pi_t = \begin{cases} \text{padding\_idx} + \sum_{s \le t} [x_s \ne \text{pad}] & x_t \ne \text{pad} \\
+    $$\pi_t = \begin{cases} \text{padding\_idx} + \sum_{t' \le t} [x_{t'} \ne \text{pad}] & x_t \ne \text{pad} \\
     \text{padding\_idx} & x_t = \text{pad} \end{cases}$$
 
     - ``input_ids``: ``(batch, seq)`` token ids; ``padding_idx``: the id of ``<pad>`` (1 in RoBERTa).
@@ -84,10 +86,11 @@ def roberta_embeddings(
 ) -> Tensor:
     r"""Embed token ids: word + position + token type, then LayerNorm.
 
-    $$E_t = \operatorname{LayerNorm}\big(W^\text{tok}_{x_t} + W^\text{pos}_{\pi_t} + W^\text{type}_{s_t}\big)$$
+    $$X^{(0)}_t = \operatorname{LayerNorm}\big(E^\text{tok}[x_t] + E^\text{pos}[\pi_t] + E^\text{type}[\text{type}_t]\big)$$
 
-    - ``input_ids``: $x$, ``(batch, seq)``; ``token_type_ids``: $s$, ``(batch, seq)``, all 0 by default.
-    - Returns $E$, ``(batch, seq, d)``.
+    - ``input_ids``: $x$, ``(batch, seq)``; ``token_type_ids``: the ids $\text{type}_t$, ``(batch, seq)``,
+      all 0 by default (RoBERTa has a single type).
+    - Returns $X^{(0)}$, ``(batch, seq, d)``.
     - Raises ``ValueError`` naming both lengths when a row has more tokens than the
       position table allows (rows $-$ ``padding_idx`` $-$ 1), instead of an index error.
 

@@ -2,8 +2,10 @@ r"""One encoder layer: self-attention and a feed-forward block, each with a resi
 
 RoBERTa (like BERT) normalises *after* adding the residual ("post-LN"):
 
-$$H' = \operatorname{LayerNorm}\big(H + \operatorname{MHA}(H)\big), \qquad
-H'' = \operatorname{LayerNorm}\big(H' + \operatorname{FFN}(H')\big)$$
+$$X' = \operatorname{LayerNorm}_1\big(X + \operatorname{MHA}(X)\big), \qquad
+X'' = \operatorname{LayerNorm}_2\big(X' + \operatorname{FFN}(X')\big)$$
+
+for the layer input $X$, one row per token (symbols: the site's notation page).
 """
 
 from __future__ import annotations
@@ -81,11 +83,11 @@ def encoder_layer(
 ) -> tuple[Tensor, Tensor]:
     r"""One post-LN transformer encoder layer.
 
-    $$H' = \operatorname{LayerNorm}\big(H + \operatorname{MHA}(H)\big), \qquad
-    H'' = \operatorname{LayerNorm}\big(H' + \operatorname{FFN}(H')\big)$$
+    $$X' = \operatorname{LayerNorm}_1\big(X + \operatorname{MHA}(X)\big), \qquad
+    X'' = \operatorname{LayerNorm}_2\big(X' + \operatorname{FFN}(X')\big)$$
 
-    - ``hidden``: $H$, ``(batch, seq, d)``; ``mask``: ``(batch, seq)``, 1 for tokens, 0 for padding.
-    - Returns $H''$ ``(batch, seq, d)`` and the attention weights ``(batch, heads, seq, seq)``.
+    - ``hidden``: $X$, ``(batch, seq, d)``; ``mask``: ``(batch, seq)``, 1 for tokens, 0 for padding.
+    - Returns $X''$ ``(batch, seq, d)`` and the attention weights ``(batch, heads, seq, seq)``.
 
     PyTorch's own post-LN layer (``norm_first=False``, GELU, no dropout) is the same equation; with its
     weights, the two agree on every real token (PyTorch's fast path leaves padded positions at 0):
