@@ -36,6 +36,13 @@ def on_config(config: Any) -> Any:
     plugin = config["plugins"].get("mkdocs-jupyter")
     if plugin is None:
         return config
+    # The notebook's kernel talks to the build over local IPC sockets instead of TCP ports
+    # (site_tools/jupyter/jupyter_nbconvert_config.json), so ipykernel has no plain-text
+    # TCP traffic to warn about.
+    extra = str(ROOT / "site_tools" / "jupyter")
+    paths = [p for p in os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
+    if extra not in paths:
+        os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join([extra, *paths])
     from roberta_math.cache import cache_root
 
     model = os.environ.get("ROBERTA_MATH_MODEL", "").strip() or "embedded"

@@ -28,7 +28,7 @@ torch_version=$("$PY" -c "import importlib.metadata as m; print(m.version('torch
 if [ "${torch_version%%+*}" != "2.13.0" ]; then
   echo "== installing torch 2.13.0 (CPU build)"
   "$PY" -m pip install --quiet --upgrade pip
-  "$PY" -m pip install --quiet "torch==2.13.0"
+  "$PY" -m pip install --quiet -c constraints.txt "torch==2.13.0"
 fi
 
 spec="."
@@ -36,9 +36,10 @@ if [ ${#extras[@]} -gt 0 ]; then
   spec=".[$(printf '%s\n' "${extras[@]}" | sort -u | paste -sd, -)]"
 fi
 stamp=".venv/.roberta-math-installed-$(printf '%s' "$spec" | tr -c 'a-z' '_')"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  echo "== installing roberta-math $spec"
-  "$PY" -m pip install --quiet -e "$spec"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ constraints.txt -nt "$stamp" ]; then
+  # constraints.txt: the exact versions of the CI run, so a new release cannot change the site.
+  echo "== installing roberta-math $spec (versions from constraints.txt)"
+  "$PY" -m pip install --quiet -c constraints.txt -e "$spec"
   touch "$stamp"
 fi
 
