@@ -158,6 +158,9 @@ def test_multi_head_attention_matches_torch_module() -> None:
     torch.manual_seed(0)
     d, heads = 32, 4
     module = torch.nn.MultiheadAttention(d, heads, batch_first=True).eval()
+    with torch.no_grad():  # torch starts the projection biases at 0, where a dropped bias would not show
+        module.in_proj_bias.normal_()
+        module.out_proj.bias.normal_()
     wq, wk, wv = module.in_proj_weight.detach().chunk(3)
     bq, bk, bv = module.in_proj_bias.detach().chunk(3)
     weights = AttentionWeights(

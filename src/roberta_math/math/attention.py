@@ -153,6 +153,7 @@ def multi_head_attention(
 
     >>> _ = torch.manual_seed(0)
     >>> mha = torch.nn.MultiheadAttention(4, 2, batch_first=True)
+    >>> _ = [torch.nn.init.normal_(p) for p in mha.parameters()]  # its biases start at 0: make them count
     >>> (wq, wk, wv), (bq, bk, bv) = mha.in_proj_weight.detach().chunk(3), mha.in_proj_bias.detach().chunk(3)
     >>> weights = AttentionWeights(Linear(wq, bq), Linear(wk, bk), Linear(wv, bv),
     ...                            Linear(mha.out_proj.weight.detach(), mha.out_proj.bias.detach()))

@@ -95,6 +95,7 @@ def encoder_layer(
     >>> _ = torch.manual_seed(0)
     >>> ref = torch.nn.TransformerEncoderLayer(4, 2, dim_feedforward=8, dropout=0.0, activation="gelu",
     ...                                        batch_first=True).eval()
+    >>> _ = [torch.nn.init.normal_(p, std=0.5) for p in ref.parameters()]  # biases, LayerNorm gains: not 0 and 1
     >>> lin = lambda m: Linear(m.weight.detach(), m.bias.detach())
     >>> q, k, v = (Linear(W, b) for W, b in zip(ref.self_attn.in_proj_weight.detach().chunk(3),
     ...                                         ref.self_attn.in_proj_bias.detach().chunk(3)))
