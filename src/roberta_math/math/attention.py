@@ -135,6 +135,7 @@ def multi_head_attention(
     r"""Multi-head self-attention of one layer, from the layer's weights.
 
     $$Q = X W_Q^\top + b_Q,\quad K = X W_K^\top + b_K,\quad V = X W_V^\top + b_V,$$
+
     $$\operatorname{head}_h = \operatorname{Attention}\big(Q^{[h]}, K^{[h]}, V^{[h]}\big), \qquad
     \operatorname{MHA}(X) = \operatorname{Concat}(\operatorname{head}_1, \dots, \operatorname{head}_H)\, W_O^\top + b_O$$
 
@@ -264,11 +265,12 @@ def multi_head_attention_backward(
 
     Backwards through the forward's steps, each by its own rule:
 
-    1. output projection $Y = C W_O^\top + b_O$: :func:`~roberta_math.math.linear.linear_backward`
-       gives $\mathrm{d}C = \mathrm{d}Y\, W_O$, $\mathrm{d}W_O = \mathrm{d}Y^\top C$;
+    1. output projection $Y = G W_O^\top + b_O$, with $G$ the concatenated heads:
+       :func:`~roberta_math.math.linear.linear_backward` gives $\mathrm{d}G = \mathrm{d}Y\, W_O$,
+       $\mathrm{d}W_O = \mathrm{d}Y^\top G$;
     2. merging the heads is a reshape, so its backward is the inverse reshape
-       (:func:`split_heads` of $\mathrm{d}C$);
-    3. each head: :func:`self_attention_backward` gives $\mathrm{d}Q_i, \mathrm{d}K_i, \mathrm{d}V_i$;
+       (:func:`split_heads` of $\mathrm{d}G$);
+    3. each head: :func:`self_attention_backward` gives $\mathrm{d}Q^{[h]}, \mathrm{d}K^{[h]}, \mathrm{d}V^{[h]}$;
     4. :func:`merge_heads` undoes the split, and the three projections of the *same* $X$ add up:
 
     $$\mathrm{d}X = \mathrm{d}Q\, W_Q + \mathrm{d}K\, W_K + \mathrm{d}V\, W_V .$$

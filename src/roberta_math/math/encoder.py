@@ -221,25 +221,25 @@ def encoder_layer_backward(
 ) -> tuple[Tensor, EncoderLayerWeights]:
     r"""Vector-Jacobian product of the post-LN :func:`encoder_layer`.
 
-    Forward: $S_1 = H + \operatorname{MHA}(H)$, $H' = \operatorname{LN}_1(S_1)$,
-    $S_2 = H' + \operatorname{FFN}(H')$, $H'' = \operatorname{LN}_2(S_2)$. A residual sum copies its
+    Forward: $U_1 = X + \operatorname{MHA}(X)$, $X' = \operatorname{LN}_1(U_1)$,
+    $U_2 = X' + \operatorname{FFN}(X')$, $X'' = \operatorname{LN}_2(U_2)$. A residual sum copies its
     gradient to both terms, so each sub-layer's input receives the gradient of the skip path
     *plus* that of the branch:
 
-    $$\mathrm{d}S_2 = \operatorname{LN}_2^\top(\mathrm{d}H''), \qquad
-    \mathrm{d}H' = \underbrace{\mathrm{d}S_2}_{\text{skip}} + \underbrace{\operatorname{FFN}^\top(\mathrm{d}S_2)}_{\text{branch}},$$
+    $$\mathrm{d}U_2 = \operatorname{LN}_2^\top(\mathrm{d}X''), \qquad
+    \mathrm{d}X' = \underbrace{\mathrm{d}U_2}_{\text{skip}} + \underbrace{\operatorname{FFN}^\top(\mathrm{d}U_2)}_{\text{branch}},$$
 
-    $$\mathrm{d}S_1 = \operatorname{LN}_1^\top(\mathrm{d}H'), \qquad
-    \mathrm{d}H = \underbrace{\mathrm{d}S_1}_{\text{skip}} + \underbrace{\operatorname{MHA}^\top(\mathrm{d}S_1)}_{\text{branch}},$$
+    $$\mathrm{d}U_1 = \operatorname{LN}_1^\top(\mathrm{d}X'), \qquad
+    \mathrm{d}X = \underbrace{\mathrm{d}U_1}_{\text{skip}} + \underbrace{\operatorname{MHA}^\top(\mathrm{d}U_1)}_{\text{branch}},$$
 
     where $F^\top(\cdot)$ is the vector-Jacobian product of $F$ (:func:`layer_norm_backward`,
     :func:`feed_forward_backward`, :func:`multi_head_attention_backward`). In post-LN the skip
-    path still passes through both LayerNorms: there is no identity path from $H''$ back to $H$.
+    path still passes through both LayerNorms: there is no identity path from $X''$ back to $X$.
 
-    - ``grad_output``: $\mathrm{d}H''$ ``(batch, seq, d)``; ``cache``: from :func:`encoder_layer_with_cache`.
+    - ``grad_output``: $\mathrm{d}X''$ ``(batch, seq, d)``; ``cache``: from :func:`encoder_layer_with_cache`.
     - ``paths``: if a dict is given, it receives the four terms above as ``ffn_skip``,
       ``ffn_branch``, ``attention_skip``, ``attention_branch`` (for the figures).
-    - Returns $\mathrm{d}H$ ``(batch, seq, d)`` and an :class:`EncoderLayerWeights` of gradients.
+    - Returns $\mathrm{d}X$ ``(batch, seq, d)`` and an :class:`EncoderLayerWeights` of gradients.
 
     Source: the post-LN layer of Vaswani et al. (2017), section 3.1, as in ``transformers``'
     ``RobertaLayer``; the gradient analysis of post-LN in Xiong et al. (2020), section 3.
