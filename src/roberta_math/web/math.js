@@ -114,10 +114,26 @@
     var out = new Float64Array(rows * outDim);
     for (var r = 0; r < rows; r++) {
       var xBase = r * inDim, oBase = r * outDim;
-      for (var o = 0; o < outDim; o++) {
-        var wBase = o * inDim;
-        var s = 0;
-        for (var i = 0; i < inDim; i++) s += x[xBase + i] * W[wBase + i];
+      var o = 0;
+      // Four output units at a time: each x value is read once for four dot products.
+      for (; o + 3 < outDim; o += 4) {
+        var w0 = o * inDim, w1 = w0 + inDim, w2 = w1 + inDim, w3 = w2 + inDim;
+        var s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (var i = 0; i < inDim; i++) {
+          var xi = x[xBase + i];
+          s0 += xi * W[w0 + i];
+          s1 += xi * W[w1 + i];
+          s2 += xi * W[w2 + i];
+          s3 += xi * W[w3 + i];
+        }
+        out[oBase + o] = s0 + (b ? b[o] : 0);
+        out[oBase + o + 1] = s1 + (b ? b[o + 1] : 0);
+        out[oBase + o + 2] = s2 + (b ? b[o + 2] : 0);
+        out[oBase + o + 3] = s3 + (b ? b[o + 3] : 0);
+      }
+      for (; o < outDim; o++) {
+        var wb = o * inDim, s = 0;
+        for (var j = 0; j < inDim; j++) s += x[xBase + j] * W[wb + j];
         out[oBase + o] = s + (b ? b[o] : 0);
       }
     }

@@ -21,8 +21,14 @@
   var root = document.getElementById("rm-tryit");
   if (!root) return;
   var core = window.RobertaMathCore;
-  var SVG_ACCENT = [0, 114, 178]; // blue, readable on light and dark pages
+  var SVG_ACCENT = [0, 114, 178]; // blue on light pages (Okabe-Ito palette)
   var WARM = [213, 94, 0]; // orange, for negative values
+  function dark() {
+    return document.body.getAttribute("data-md-color-scheme") === "slate";
+  }
+  function blue() {
+    return dark() ? [86, 180, 233] : SVG_ACCENT; // sky blue on dark pages
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -250,6 +256,8 @@
    * sqrt(weight) so small weights stay visible. With labels, the token texts go left (queries)
    * and on top (keys); returns the map's offset inside the canvas.
    */
+  var scratch = null;
+
   function drawHeatmap(canvas, matrix, seq, size, labels) {
     var left = 0, top = 0;
     var showLabels = labels && seq <= 48;
@@ -266,21 +274,32 @@
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     ctx.clearRect(0, 0, size + left, size + top);
     var cell = size / seq;
-    for (var q = 0; q < seq; q++) {
-      for (var k = 0; k < seq; k++) {
-        var w = matrix[q * seq + k];
-        if (w <= 0) continue;
-        ctx.fillStyle = rgba(SVG_ACCENT, Math.sqrt(w));
-        ctx.fillRect(left + k * cell, top + q * cell, Math.ceil(cell), Math.ceil(cell));
-      }
+    // One pixel per weight in an ImageData, scaled up without smoothing: one draw call, not seq^2.
+    var image = new ImageData(seq, seq);
+    var colour = blue();
+    var px = image.data;
+    for (var i = 0; i < seq * seq; i++) {
+      var w = matrix[i];
+      px[4 * i] = colour[0];
+      px[4 * i + 1] = colour[1];
+      px[4 * i + 2] = colour[2];
+      px[4 * i + 3] = w > 0 ? Math.round(255 * Math.sqrt(Math.min(1, w))) : 0; // sqrt: small weights stay visible
     }
-    var colour = fg();
-    ctx.strokeStyle = colour;
+    if (!scratch || scratch.width !== seq) {
+      scratch = document.createElement("canvas");
+      scratch.width = seq;
+      scratch.height = seq;
+    }
+    scratch.getContext("2d").putImageData(image, 0, 0);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(scratch, left, top, size, size);
+    var ink = fg();
+    ctx.strokeStyle = ink;
     ctx.globalAlpha = 0.35;
     ctx.strokeRect(left + 0.5, top + 0.5, size - 1, size - 1);
     ctx.globalAlpha = 1;
     if (showLabels) {
-      ctx.fillStyle = colour;
+      ctx.fillStyle = ink;
       ctx.font = Math.max(8, Math.min(12, cell * 0.8)) + "px monospace";
       ctx.textBaseline = "middle";
       for (var t = 0; t < seq; t++) {
@@ -383,7 +402,7 @@
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
     var cell = width / values.length;
     for (i = 0; i < values.length; i++) {
-      ctx.fillStyle = rgba(values[i] >= 0 ? SVG_ACCENT : WARM, max ? Math.abs(values[i]) / max : 0);
+      ctx.fillStyle = rgba(values[i] >= 0 ? blue() : WARM, max ? Math.abs(values[i]) / max : 0);
       ctx.fillRect(i * cell, 0, Math.ceil(cell), height);
     }
     row.appendChild(canvas);
@@ -397,8 +416,8 @@
     clear(box);
     var d = manifest.config.hidden;
     box.appendChild(strip(r.cls, "h\u2080 (<s>, last layer)"));
-    box.appendChild(strip(r.dense, "u = h\u2080W\u1d40 + b"));
-    box.appendChild(strip(r.tanh, "tanh(u)"));
+    box.appendChild(strip(r.dense, "dense: h\u2080W\u1d40 + b"));
+    box.appendChild(strip(r.tanh, "tanh(dense)"));
     var table = el("table", "rm-tryit-logits");
     var head = el("tr");
     ["class", "output column", "logit z"].forEach(function (t) { head.appendChild(el("th", null, t)); });
@@ -425,7 +444,7 @@
   slider.step = "0.01";
   slider.value = "0";
   slider.setAttribute("aria-label", "Temperature (log scale)");
-  var tLabel = el("span", "rm-tryit-temperature", "T = 1.00");
+  var tLabel = el("span", "rm-tryit-temperature", "\u03c4 = 1.00");
   slider.addEventListener("input", function () {
     var v = parseFloat(slider.value);
     ui.temperature = Math.abs(v) < 0.02 ? 1.0 : Math.exp(v); // snaps to exactly 1 near the middle
@@ -437,7 +456,7 @@
     if (!box) return;
     clear(box);
     var T = ui.temperature;
-    tLabel.textContent = "T = " + T.toFixed(2) + (T === 1 ? " (the model's own probabilities)" : "");
+    tLabel.textContent = "\u03c4 = " + T.toFixed(2) + (T === 1 ? " (the model's own probabilities)" : "");
     var sliderRow = el("label", "rm-tryit-slider-row");
     sliderRow.appendChild(el("span", "rm-control-label", "Temperature"));
     sliderRow.appendChild(slider);
@@ -542,6 +561,14 @@
       root.dataset.ready = "error";
     });
   }
+
+  // Material's light/dark toggle: redraw the canvases in the new scheme's colours.
+  new MutationObserver(function () {
+    if (ui.result) {
+      renderAttention(ui.result);
+      renderHead(ui.result);
+    }
+  }).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
 
   if (!core || typeof Worker === "undefined") {
     banner.textContent = "This page needs JavaScript with Web Workers to run the model.";
