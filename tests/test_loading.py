@@ -243,3 +243,50 @@ def test_embedded_model_loads_with_provenance() -> None:
     assert loaded.max_tokens == config["max_position_embeddings"] - 2
     sizes = sum(f.stat().st_size for f in directory.iterdir())
     assert sizes <= 8 * 1024 * 1024  # the issue's 8 MB budget
+
+
+# --------------------------------------------------------------------------- LABEL_i names (cardiffnlp)
+
+# cardiffnlp/twitter-roberta-base-sentiment's model card: "Labels: 0 -> Negative; 1 -> Neutral;
+# 2 -> Positive"; its config.json says only LABEL_0, LABEL_1, LABEL_2.
+CARDIFF_MODEL_CARD = {0: "negative", 1: "neutral", 2: "positive"}
+LABEL_I = {0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}
+
+
+@pytest.fixture(scope="module")
+def small_label_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Tiny checkpoints (no 500 MB file) under the cardiffnlp id and under ids the mapping must not touch."""
+    root = tmp_path_factory.mktemp("label-hub")
+    cache = root / "hub-cache"
+    place_in_hub_cache(cache, CARDIFF, _files(tiny_classifier(root / "cardiff", id2label=LABEL_I, seed=1)))
+    place_in_hub_cache(cache, "someone/label-i-sentiment", _files(tiny_classifier(root / "other", id2label=LABEL_I)))
+    return cache
+
+
+def test_cardiffnlp_label_i_columns_follow_its_model_card(small_label_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_CACHE", str(small_label_hub))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    loaded = load_model(CARDIFF)
+    assert loaded.labels == LABELS
+    # each of our labels reads the column the model card gives it
+    assert loaded.label_columns == tuple(next(i for i, n in CARDIFF_MODEL_CARD.items() if n == label) for label in LABELS)
+    from roberta_math.evaluation.scoring import score_texts
+
+    texts = ["I loved it", "worst phone ever", "the meeting is at three"]
+    probs = score_texts(texts, loaded)
+    with torch.inference_mode():
+        logits = loaded.model(**loaded.tokenizer(texts, return_tensors="pt", padding=True)).logits
+    by_card = torch.softmax(logits, -1).numpy()  # columns 0, 1, 2 = negative, neutral, positive
+    for k, label in enumerate(LABELS):
+        column = next(i for i, n in CARDIFF_MODEL_CARD.items() if n == label)
+        assert abs(probs[:, k] - by_card[:, column]).max() < 1e-5, label
+
+
+def test_label_i_names_of_any_other_hub_id_are_refused(small_label_hub: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model card mapping belongs to one checkpoint: another LABEL_i model is not silently read the same way."""
+    monkeypatch.setenv("HF_HUB_CACHE", str(small_label_hub))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(UserError, match="not negative/neutral/positive"):
+        load_model("someone/label-i-sentiment")
+    loaded = load_model("someone/label-i-sentiment", label_names=["positive", "negative", "neutral"])
+    assert loaded.label_columns == (1, 2, 0)
