@@ -329,7 +329,6 @@ def _compute(
     }
 
 
-
 def _main() -> None:  # pragma: no cover - a quick manual entry point
     json.dump(compare(sys.argv[1] if len(sys.argv) > 1 else "embedded"), sys.stdout, indent=1)
 

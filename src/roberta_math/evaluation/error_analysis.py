@@ -173,5 +173,4 @@ def top_disagreements(
     return out
 
 
-
 __all__ = ["TAG_RULES", "TOP_DISAGREEMENTS", "error_analysis", "tag_sentence", "top_disagreements"]

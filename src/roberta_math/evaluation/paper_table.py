@@ -54,9 +54,6 @@ PAPER_TABLE_4: dict[str, Any] = {
 }
 """The published VADER and individual-rater rows of Table 4 (Hutto & Gilbert, ICWSM 2014)."""
 
-# Methods trained on the train split and evaluated on the test split, beside VADER and
-# the model: name -> "module:function", the function mapping (train, test) sentences to
-# Predictions for the test sentences. Imported only when compare() runs; a module here
 
 def _label_array(valence_over_4: np.ndarray) -> np.ndarray:
     return labels_from_scores(valence_over_4, THRESHOLD)

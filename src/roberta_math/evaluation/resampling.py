@@ -89,5 +89,4 @@ def bootstrap_differences(
     return out
 
 
-
 __all__ = ["BOOTSTRAP_METRICS", "bootstrap_differences"]
