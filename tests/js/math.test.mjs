@@ -31,6 +31,7 @@ test("layerNorm equals layer_norm (incl. a constant row and a large offset)", ()
 
 test("erf within 1e-7 of torch.erf and gelu equals gelu", () => {
   check("erf_max_abs_diff", cases.erf.x.map(core.erf), cases.erf.expected, 1e-7);
+  check("erf_series_max_abs_diff", cases.erf.x.map(core.erfSeries), cases.erf.expected, 1e-12);
   check("gelu_max_abs_diff", core.gelu(Float64Array.from(cases.gelu.x)), cases.gelu.expected);
   assert.equal(core.erf(0), 0);
   assert.equal(core.erf(-Infinity), -1);
