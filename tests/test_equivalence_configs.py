@@ -189,3 +189,13 @@ def test_odd_head_sizes(hidden: int, heads: int) -> None:
     model = _model(hidden=hidden, heads=heads, pad=0)
     ids, mask = _batch(0, [8, 5], side="left", seed=7)
     _assert_matches(model, ids, mask)
+
+
+def test_an_explicit_attention_mask_is_used_as_given() -> None:
+    """A caller's mask that differs from ``input_ids != pad`` (here it also hides one real token) is obeyed."""
+    model = _model(pad=0)
+    ids, mask = _batch(0, [9, 6], seed=8)
+    mask[0, 4] = 0
+    _assert_matches(model, ids, mask)
+    hidden, attentions = encode_from_scratch(read_weights(model), ids, mask)
+    assert torch.all(attentions[0][0, :, :, 4] == 0)
