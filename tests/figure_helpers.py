@@ -81,5 +81,7 @@ SMALL_PARAMS = {
     "random_qk_samples": 2000,
     "model_qk_sentences": 16,
     "batch_size": 16,
+    "backprop_steps": 3,
+    "backprop_deep_layers": 3,
 }
 """Figure parameters that keep a cold build of the tests to a few seconds."""

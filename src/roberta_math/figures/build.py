@@ -61,6 +61,8 @@ class FigureParams:
     evaluation_split: str = "test"
     batch_size: int = 64
     reliability_bins: int = 10
+    backprop_steps: int = 60  # the from-scratch fine-tuning run of the backpropagation page
+    backprop_deep_layers: int = 12  # depth of the post-LN gradient profile at initialisation
     seed: int = 0
 
 
@@ -106,6 +108,7 @@ STEPS: tuple[Step, ...] = (
     Step("evaluation", "evaluation_figures:build", True, True, "confusion matrices, reliability, per-domain bars"),
     Step("experiments", "experiment_figures:build", False, False, "domain transfer and pre-training curves from experiments/results.json"),
     Step("live_model", "live_model:build", True, False, "the Try it page's float32 weights, tokenizer and scripts"),
+    Step("backprop", "backprop_figures:build", True, True, "a fine-tuning run with the from-scratch backward, autograd check, FLOPs"),
 )
 
 
