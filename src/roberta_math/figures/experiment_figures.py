@@ -64,16 +64,18 @@ def transfer_figure(results: Mapping[str, Any], metric: str = "accuracy") -> byt
     matrices = {m: transfer_matrix(results, m, metric) for m in methods}
     every = np.concatenate([v[0].ravel() for v in matrices.values()])
     low, high = float(np.nanmin(every)), float(np.nanmax(every))
-    fig, axes = plt.subplots(1, len(methods), figsize=(5.2 * len(methods) + 0.9, 4.6), squeeze=False)
+    # Row names only once (left), so the panels keep their width and the numbers read at
+    # about 10 px when the figure is shown in the page's column.
+    fig, axes = plt.subplots(1, len(methods), figsize=(3.9 * len(methods) + 2.4, 4.4), squeeze=False)
     image = None
-    for ax, method in zip(axes[0], methods, strict=True):
+    for index, (ax, method) in enumerate(zip(axes[0], methods, strict=True)):
         values, rows, cols = matrices[method]
         image = ax.imshow(values, cmap="viridis", vmin=low, vmax=high, aspect="auto")
         for i in range(values.shape[0]):
             for j in range(values.shape[1]):
                 if np.isfinite(values[i, j]):
                     shade = (values[i, j] - low) / max(high - low, 1e-9)
-                    ax.text(j, i, f"{values[i, j]:.3f}", ha="center", va="center", fontsize=8.5,
+                    ax.text(j, i, f"{values[i, j]:.3f}", ha="center", va="center", fontsize=10,
                             color="black" if shade > 0.55 else "white")
         for k, name in enumerate(rows[:-1]):
             if name in cols:  # the in-domain cell of this training set
@@ -81,7 +83,9 @@ def transfer_figure(results: Mapping[str, Any], metric: str = "accuracy") -> byt
                 ax.add_patch(Rectangle((j - 0.5, k - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=2.2))
         ax.axhline(len(rows) - 1.5, color="white", linewidth=3)
         ax.set_xticks(range(len(cols)), [DOMAIN_TITLES.get(c, c) for c in cols], rotation=25, ha="right")
-        ax.set_yticks(range(len(rows)), [METHOD_TITLES["vader"] if r == "vader" else f"trained on {DOMAIN_TITLES.get(r, r)}" for r in rows])
+        names = [METHOD_TITLES["vader"] if r == "vader" else f"trained on {DOMAIN_TITLES.get(r, r)}" for r in rows]
+        ax.set_yticks(range(len(rows)), names if index == 0 else [])
+        ax.tick_params(axis="y", length=0)
         ax.set_xlabel("tested on")
         ax.set_title(METHOD_TITLES.get(method, method), fontsize=10.5)
         for spine in ax.spines.values():

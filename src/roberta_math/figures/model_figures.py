@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from roberta_math.figures.render import PALETTE, json_bytes, markdown_cell, markdown_table, round_floats, svg_bytes
+from roberta_math.figures.render import (
+    ATTENTION_CMAP,
+    PALETTE,
+    json_bytes,
+    markdown_cell,
+    markdown_table,
+    round_floats,
+    svg_bytes,
+)
 from roberta_math.labels import LABELS
 from roberta_math.math import position_ids_from_input_ids
 
@@ -157,7 +165,8 @@ def tokenization_figure(text: str, rows: Sequence[dict[str, Any]], max_chars: in
         edge = "#E69F00" if row["special"] else "#0072B2"
         ax.add_patch(FancyBboxPatch((x0, y - 0.2), width, 0.42, boxstyle="round,pad=0.02,rounding_size=0.12",
                                     facecolor=colour, edgecolor=edge, linewidth=0.9))
-        ax.text(x0 + width / 2, y + 0.01, plain(label), family="DejaVu Sans Mono", fontsize=9.5, ha="center", va="center")
+        ax.text(x0 + width / 2, y + 0.01, plain(label), family="DejaVu Sans Mono", fontsize=9.5, ha="center", va="center",
+                color="black")  # on a light box, light page or dark (render.DARK_INK leaves black alone)
         ax.text(x0 + width / 2, y - 0.38, str(row["id"]), fontsize=8, ha="center", va="center", color="0.35")
     ax.text(0, -(fig_h - 0.75) / line_h, "boxes: BPE tokens (Ġ marks a space before the word);  numbers: token ids;  "
             "orange: special tokens", fontsize=8, color="0.35", ha="left", va="center")
@@ -179,7 +188,7 @@ def attention_heatmap_figure(labels: Sequence[str], weights: np.ndarray, layer: 
     n = len(labels)
     size = min(max(3.6, 0.3 * n + 1.6), 9.0)
     fig, ax = plt.subplots(figsize=(size + 1.0, size))
-    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=float(weights.max()), interpolation="nearest")
+    image = ax.imshow(weights, cmap=ATTENTION_CMAP, vmin=0.0, vmax=float(weights.max()), interpolation="nearest")
     shown = [plain(t) for t in labels]
     ax.set_xticks(range(n), shown, rotation=90, family="DejaVu Sans Mono", fontsize=8.5)
     ax.set_yticks(range(n), shown, family="DejaVu Sans Mono", fontsize=8.5)
@@ -200,7 +209,10 @@ def attention_grid_figure(labels: Sequence[str], attentions: np.ndarray) -> byte
     from matplotlib.colors import PowerNorm
 
     layers, heads = attentions.shape[:2]
-    cell = 1.25 if heads <= 6 else 0.95
+    n = len(labels)
+    # Room for a token label per row and column (7 pt each) along the left and bottom edges.
+    cell = max(1.25 if heads <= 6 else 0.95, 0.13 * n)
+    shown = [plain(t) for t in labels]
     # Square-root colour scale (as in the explorer's grid): weights of 0.05-0.2 stay visible
     # next to heads that put nearly everything on one token.
     norm = PowerNorm(gamma=0.5, vmin=0.0, vmax=1.0)
@@ -210,16 +222,18 @@ def attention_grid_figure(labels: Sequence[str], attentions: np.ndarray) -> byte
     for l in range(layers):
         for h in range(heads):
             ax = axes[l][h]
-            image = ax.imshow(attentions[l, h], cmap="viridis", norm=norm, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
+            image = ax.imshow(attentions[l, h], cmap=ATTENTION_CMAP, norm=norm, interpolation="nearest")
+            # Tokens along the left column (queries) and the bottom row (keys), as in the heatmap.
+            ax.set_xticks(range(n), shown if l == layers - 1 else [], rotation=90, family="DejaVu Sans Mono", fontsize=7)
+            ax.set_yticks(range(n), shown if h == 0 else [], family="DejaVu Sans Mono", fontsize=7)
+            ax.tick_params(length=0, pad=1.5)
             for spine in ax.spines.values():
                 spine.set_visible(False)
             if l == 0:
                 ax.set_title(f"head {h + 1}", fontsize=9, fontweight="normal")
             if h == 0:
                 ax.set_ylabel(f"layer {l + 1}", fontsize=9)
-    fig.suptitle(f"Attention of every layer and head ({len(labels)} tokens; rows attend to columns)", fontsize=11, fontweight="bold")
+    fig.suptitle(f"Attention of every layer and head ({n} tokens; rows attend to columns)", fontsize=11, fontweight="bold")
     fig.subplots_adjust(left=0.06, right=0.86, top=1 - 0.75 / height, bottom=0.03, wspace=0.08, hspace=0.08)
     colourbar_axes = fig.add_axes((0.89, 0.1, 0.025, 0.75))
     colourbar = fig.colorbar(image, cax=colourbar_axes, ticks=[0, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0])
@@ -437,8 +451,8 @@ def head_statistics_figure(result: SplitPass, model_name: str) -> bytes:
             2, 1, figsize=(7.6, 0.34 * len(rows) + 2.0), sharex=True,
             gridspec_kw={"height_ratios": (len(rows), 1.2), "hspace": 0.08},
         )
-        image = ax.imshow(values, cmap="magma", vmin=0.0, vmax=top, aspect="auto")
-        ax_uniform.imshow(result.uniform[None, :], cmap="magma", vmin=0.0, vmax=top, aspect="auto")
+        image = ax.imshow(values, cmap=ATTENTION_CMAP, vmin=0.0, vmax=top, aspect="auto")
+        ax_uniform.imshow(result.uniform[None, :], cmap=ATTENTION_CMAP, vmin=0.0, vmax=top, aspect="auto")
         for axis, table in ((ax, values), (ax_uniform, result.uniform[None, :])):
             for i in range(table.shape[0]):
                 for j in range(stats):
@@ -462,7 +476,7 @@ def head_statistics_figure(result: SplitPass, model_name: str) -> bytes:
             if index >= stats:
                 ax.axis("off")
                 continue
-            image = ax.imshow(result.shares[index], cmap="magma", vmin=0.0, vmax=top)
+            image = ax.imshow(result.shares[index], cmap=ATTENTION_CMAP, vmin=0.0, vmax=top)
             name = HEAD_STATISTICS[index]
             ax.set_title(f"{plain(STATISTIC_TITLES[name])} (uniform: {result.uniform[index]:.2f})", fontsize=10)
             ax.set_xticks(range(heads), [str(h + 1) for h in range(heads)], fontsize=7)

@@ -37,6 +37,7 @@ DARK_INK: dict[str, str] = {
     "#595959": "#babdc4",  # "0.35"
     "#666666": "#b1b4bb",  # "0.4"
     "#808080": "#a4a7ae",  # "0.5"
+    "#000000": "#e2e4e9",  # black markers and lines ("k"); black *text* carries no style and stays black
 }
 """Colour on a light page -> colour on a dark page, applied by the SVG's own style sheet
 under ``@media (prefers-color-scheme: dark)``. An ``<img>`` SVG takes its colour scheme

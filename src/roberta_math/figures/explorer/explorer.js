@@ -40,6 +40,18 @@
     while (node.firstChild) node.removeChild(node.firstChild);
   }
 
+  // matplotlib's viridis at nine stops: the colour map of every attention figure on the site.
+  var VIRIDIS = [[68, 1, 84], [71, 45, 123], [59, 82, 139], [44, 114, 142], [33, 145, 140],
+    [40, 174, 128], [94, 201, 98], [173, 220, 48], [253, 231, 37]];
+
+  function viridis(t) {
+    var x = Math.max(0, Math.min(1, t)) * (VIRIDIS.length - 1);
+    var i = Math.min(Math.floor(x), VIRIDIS.length - 2);
+    var f = x - i;
+    var a = VIRIDIS[i], b = VIRIDIS[i + 1];
+    return "rgb(" + [0, 1, 2].map(function (c) { return Math.round(a[c] + f * (b[c] - a[c])); }).join(",") + ")";
+  }
+
   function accentOf(root) {
     var value = getComputedStyle(root).getPropertyValue("--rm-accent-rgb");
     var parts = value ? value.split(",").map(function (x) { return parseFloat(x); }) : [];
@@ -131,7 +143,8 @@
 
     this.root.appendChild(el("h3", "rm-grid-title", "All layers and heads of this sentence"));
     this.root.appendChild(el("p", "rm-caption", "Each cell is one head's attention matrix: row i is what token i attends to; " +
-      "the stronger the colour, the more weight (square-root scale, the same for every cell). " +
+      "dark purple is little weight, yellow the most (square-root scale, the same for every cell; " +
+      "the colours of the attention figures on the other pages). " +
       (canHover() ? "Click" : "Tap") + " a cell to open it above."));
     this.grid = el("div", "rm-grid");
     this.root.appendChild(this.grid);
@@ -313,7 +326,7 @@
         if (ctx) {
           for (var i = 0; i < n; i++) {
             for (var j = 0; j < n; j++) {
-              ctx.fillStyle = rgba(self.accent, Math.sqrt(matrix[i][j])); // square root: small weights stay visible
+              ctx.fillStyle = viridis(Math.sqrt(matrix[i][j])); // square root: small weights stay visible
               ctx.fillRect(j * cell, i * cell, cell, cell);
             }
           }
