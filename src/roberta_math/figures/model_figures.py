@@ -592,6 +592,8 @@ def score_spread_figure(result: dict[str, Any], model_name: str) -> bytes:
 
 def build_head_statistics(ctx: StepContext) -> dict[str, bytes]:
     """The ``heads`` step: per-head attention shares on the test split, and the model's q.k variance."""
+    from roberta_math.figures.head_summary import sink_heads_markdown
+
     result = cached_split_pass(ctx)
     name = ctx.loaded().provenance.name
     rows = head_statistics_rows(result)
@@ -611,6 +613,7 @@ def build_head_statistics(ctx: StepContext) -> dict[str, bytes]:
     return {
         "head_statistics.json": json_bytes(round_floats(data, 6)),
         "head_statistics.md": head_statistics_markdown(rows, result.uniform.tolist()).encode(),
+        "sink_heads.md": (sink_heads_markdown(rows, data["uniform"], short_model_name(name)) + "\n").encode(),
         "head_statistics.svg": head_statistics_figure(result, name),
         "score_spread_model.json": json_bytes(round_floats(spread, 6)),
         "score_spread_model.md": score_spread_markdown(spread).encode(),
