@@ -16,7 +16,8 @@ Input files for ``predict --input`` and ``evaluate --data`` (``-`` reads stdin):
 * ``.jsonl``: one JSON object per line with those keys.
 
 They must be UTF-8 (a bad byte is reported with its line). Empty rows are reported on
-stderr by line number and skipped; every other row is still scored.
+stderr by line number and skipped; every other row is still scored; an ambiguous row is
+an error naming its line. The readers and their rules are :mod:`roberta_math.data.readers`.
 """
 
 from __future__ import annotations
