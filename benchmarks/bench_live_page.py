@@ -10,8 +10,10 @@ counts them, ``<s>`` and ``</s>`` included):
    the page reports the time from that input event to the moment its probabilities are
    redrawn (tokenizer, forward pass in the worker, message back, every stage drawn).
    Then Backspace and again, ``--runs`` times after ``--warmup`` unmeasured ones;
-2. the same token ids through the model in Python, one thread (the worker has one too):
-   ``transformers``' forward pass and the package's ``classify_from_scratch``.
+2. right after each measured keystroke, the same token ids through the model in Python,
+   one thread (the worker has one too): ``transformers``' forward pass and the package's
+   ``classify_from_scratch``. Paired in time, so load from elsewhere on a shared machine
+   falls on both alike.
 
 It prints medians and 90th percentiles, the ratio page / Python, whether the page meets
 the target (under 50 ms at 64 tokens), and the bytes the page transferred to load (a
@@ -59,7 +61,9 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def browser_times(site: Path, texts: dict[int, str], runs: int, warmup: int) -> tuple[dict[int, list[float]], dict[str, int]]:
+def browser_times(site: Path, texts: dict[int, str], runs: int, warmup: int, parts: dict,
+                  python_step) -> tuple[dict[int, list[float]], dict[str, int]]:
+    """Page timings per length; after each measured keystroke, ``python_step(n)`` times Python on the same text."""
     from playwright.sync_api import sync_playwright
 
     from site_tools.browser import launch, serve
@@ -96,6 +100,9 @@ def browser_times(site: Path, texts: dict[int, str], runs: int, warmup: int) -> 
                     raise SystemExit(f"bench_live_page: the page counted {timing['tokens']} tokens, Python {n}")
                 if k >= warmup:
                     measured.append(timing["keystroke_to_probabilities_ms"])
+                    for part in ("forward_ms", "worker_round_trip_ms", "render_ms"):
+                        parts.setdefault((n, part), []).append(timing[part])
+                    python_step(n)  # paired: the same moment's load falls on both
                 tab.keyboard.press("Backspace")
                 tab.wait_for_function("t => window.robertaMath.lastTiming && window.robertaMath.lastTiming.text === t",
                                       arg=text[:-1], timeout=60_000)
@@ -105,29 +112,30 @@ def browser_times(site: Path, texts: dict[int, str], runs: int, warmup: int) -> 
     return times, sizes
 
 
-def python_times(loaded, texts: dict[int, str], runs: int) -> dict[int, dict[str, list[float]]]:
+def python_timer(loaded, texts: dict[int, str]):
+    """A function that times one forward pass of each kind on the text of ``n`` tokens, and the timings it collected."""
     import torch
 
     from roberta_math.model.forward import classify_from_scratch
 
     torch.set_num_threads(1)
-    out: dict[int, dict[str, list[float]]] = {}
-    for n, text in texts.items():
-        ids = loaded.tokenizer(text, return_tensors="pt")["input_ids"]
-        runs_hf, runs_ours = [], []
+    ids = {n: loaded.tokenizer(text, return_tensors="pt")["input_ids"] for n, text in texts.items()}
+    out: dict[int, dict[str, list[float]]] = {n: {"transformers": [], "from_scratch": []} for n in texts}
+    with torch.inference_mode():  # warm up
+        for x in ids.values():
+            loaded.model(input_ids=x)
+            classify_from_scratch(loaded.model, x)
+
+    def step(n: int) -> None:
         with torch.inference_mode():
-            for k in range(runs + 3):
-                t = time.perf_counter()
-                loaded.model(input_ids=ids)
-                hf = (time.perf_counter() - t) * 1e3
-                t = time.perf_counter()
-                classify_from_scratch(loaded.model, ids)
-                ours = (time.perf_counter() - t) * 1e3
-                if k >= 3:
-                    runs_hf.append(hf)
-                    runs_ours.append(ours)
-        out[n] = {"transformers": runs_hf, "from_scratch": runs_ours}
-    return out
+            t = time.perf_counter()
+            loaded.model(input_ids=ids[n])
+            out[n]["transformers"].append((time.perf_counter() - t) * 1e3)
+            t = time.perf_counter()
+            classify_from_scratch(loaded.model, ids[n])
+            out[n]["from_scratch"].append((time.perf_counter() - t) * 1e3)
+
+    return step, out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     manifest = json.loads((Path(args.site) / "figures" / "live-model.json").read_text())
     loaded = load_model(manifest["model"]["name"])
     texts = {n: sentence_of(n, loaded.tokenizer) for n in LENGTHS}
-    page, sizes = browser_times(Path(args.site), texts, args.runs, args.warmup)
-    python = python_times(loaded, texts, args.runs)
+    parts: dict = {}
+    step, python = python_timer(loaded, texts)
+    page, sizes = browser_times(Path(args.site), texts, args.runs, args.warmup, parts, step)
 
     print(f"model {manifest['model']['name']} (sha256 {manifest['model']['sha256'][:12]}), {args.runs} runs after {args.warmup} warm-up")
     print(f"{'tokens':>6}  {'page median':>11}  {'page p90':>8}  {'transformers':>12}  {'from scratch':>12}  {'page/transformers':>17}")
@@ -156,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         hf = statistics.median(python[n]["transformers"])
         ours = statistics.median(python[n]["from_scratch"])
         print(f"{n:>6}  {med:>8.1f} ms  {pct(page[n], 0.9):>5.1f} ms  {hf:>9.2f} ms  {ours:>9.2f} ms  {med / hf:>16.1f}x")
+    print("page, median parts: forward pass in the worker / worker round trip (incl. tokenizer, messages) / drawing every stage")
+    for n in LENGTHS:
+        f, w, r = (statistics.median(parts[(n, k)]) for k in ("forward_ms", "worker_round_trip_ms", "render_ms"))
+        print(f"{n:>6}  {f:>6.1f} ms / {w:>6.1f} ms / {r:>6.1f} ms")
     at64 = statistics.median(page[64])
     print(f"target: keystroke to probabilities under {TARGET_MS_AT_64:.0f} ms at 64 tokens: "
           f"{'met' if at64 < TARGET_MS_AT_64 else 'NOT met'} ({at64:.1f} ms)")

@@ -97,9 +97,11 @@ def math_cases() -> dict:
     grid = torch.cat([torch.linspace(-10, 10, 4001, dtype=torch.float64), _f64(500, seed=5) * 3])
     cases["gelu"] = {"x": _plain(grid), "expected": _plain(rm.gelu(grid))}
     cases["erf"] = {"x": _plain(grid), "expected": _plain(torch.erf(grid))}
-    x, lin = _f64(3, 5, seed=6), _lin(4, 5, seed=7)
-    cases["linear"] = {"x": _plain(x.flatten()), "rows": 3, "in": 5, "out": 4, **_linear_json(lin),
-                       "expected": _plain(rm.linear(x, lin).flatten())}
+    cases["linear"] = []
+    for rows, d_in, d_out in ((3, 5, 4), (4, 6, 3), (1, 9, 7), (6, 128, 130)):  # every blocking remainder of linear()
+        x, lin = _f64(rows, d_in, seed=6 + rows), _lin(d_out, d_in, seed=7 + rows)
+        cases["linear"].append({"x": _plain(x.flatten()), "rows": rows, "in": d_in, "out": d_out, **_linear_json(lin),
+                                "expected": _plain(rm.linear(x, lin).flatten())})
     q, k, v = _f64(5, 4, seed=8), _f64(6, 4, seed=9), _f64(6, 3, seed=10)
     attention = []
     for mask in (None, [1, 1, 0, 1, 0, 1], [0, 0, 0, 0, 0, 0]):

@@ -45,9 +45,10 @@
   function rgba(c, a) {
     return "rgba(" + c[0] + "," + c[1] + "," + c[2] + "," + Math.max(0, Math.min(1, a)).toFixed(3) + ")";
   }
+  var inkCache = null; // the text colour, read once per render (getComputedStyle forces a style pass)
   function fg() {
-    var v = getComputedStyle(document.body).getPropertyValue("--md-default-fg-color").trim();
-    return v || "#222";
+    if (inkCache === null) inkCache = getComputedStyle(document.body).getPropertyValue("--md-default-fg-color").trim() || "#222";
+    return inkCache;
   }
   function fmt(x, digits) {
     return (x >= 0 ? "\u2007" : "") + x.toFixed(digits === undefined ? 4 : digits); // figure space keeps columns aligned
@@ -161,8 +162,10 @@
 
   function run(request) {
     ui.busy = true;
+    request.sentAt = performance.now();
     ask(request.text).then(function (r) {
       ui.busy = false;
+      request.receivedAt = performance.now();
       if (request.seq === ui.seq || !ui.pending) render(r, request);
       var next = ui.pending;
       ui.pending = null;
@@ -194,6 +197,7 @@
 
   function render(r, request) {
     ui.result = r;
+    inkCache = null;
     root.dataset.state = "result";
     if (r.truncated) {
       notice.textContent = manifest.truncation_notice
@@ -217,7 +221,10 @@
     api.lastTiming = {
       seq: request.seq, text: request.text, tokens: r.input_ids.length,
       keystroke_to_probabilities_ms: done - request.inputAt,
+      waiting_ms: request.sentAt - request.inputAt, // for the worker to finish the previous text
+      worker_round_trip_ms: request.receivedAt - request.sentAt,
       tokenize_ms: r.timing.tokenize_ms, forward_ms: r.timing.forward_ms,
+      render_ms: done - request.receivedAt,
     };
     root.dataset.seq = String(request.seq);
     status.textContent = r.input_ids.length + " tokens, computed in your browser in " +
@@ -339,7 +346,7 @@
     var offset = { left: 0, top: 0 };
     function drawBig() {
       var m = r.attentions[ui.layer][ui.head];
-      title.textContent = "Layer " + (ui.layer + 1) + ", head " + (ui.head + 1) + ": A = softmax(QK\u1d40/\u221ad\u2096)";
+      title.textContent = "Layer " + (ui.layer + 1) + ", head " + (ui.head + 1) + ": A = softmax(QK\u1d40/\u221ad\u2095)";
       canvas.setAttribute("aria-label", "attention of layer " + (ui.layer + 1) + " head " + (ui.head + 1));
       offset = drawHeatmap(canvas, m, seq, size, labels);
       Array.prototype.forEach.call(grid.querySelectorAll("button"), function (b) {
@@ -565,6 +572,7 @@
   // Material's light/dark toggle: redraw the canvases in the new scheme's colours.
   new MutationObserver(function () {
     if (ui.result) {
+      inkCache = null;
       renderAttention(ui.result);
       renderHead(ui.result);
     }
