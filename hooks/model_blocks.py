@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from site_tools import model_blocks  # noqa: E402
+from site_tools import model_blocks
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:

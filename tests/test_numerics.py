@@ -11,7 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from roberta_math.math.numerics import additive_mask, float_format
-from roberta_math.model.initialisation import measured_score_variance, score_variance_at_init
+from roberta_math.model.initialisation import (
+    measured_score_variance,
+    score_variance_at_init,
+)
 
 # significand bits p (leading 1 included) and largest exponent, IEEE 754-2008 table 3.2 / bfloat16
 FORMATS = {torch.float32: (24, 127), torch.float16: (11, 15), torch.bfloat16: (8, 127)}

@@ -105,7 +105,7 @@ def measured_score_variance(
     return sum(variances) / len(variances)
 
 
-def _linear(module: torch.nn.Linear):  # noqa: ANN202 - the package's Linear tuple
+def _linear(module: torch.nn.Linear):
     from roberta_math.math.linear import Linear
 
     return Linear(module.weight, module.bias)
