@@ -266,20 +266,21 @@
   var scratch = null;
 
   function drawHeatmap(canvas, matrix, seq, size, labels) {
-    var left = 0, top = 0;
+    var left = 0, top = 0, right = 0;
     var showLabels = labels && seq <= 48;
     if (showLabels) {
       left = 78;
       top = 64;
+      right = 34; // the last key labels lean over the right edge
     }
     var ratio = window.devicePixelRatio || 1;
-    canvas.width = Math.round((size + left) * ratio);
+    canvas.width = Math.round((size + left + right) * ratio);
     canvas.height = Math.round((size + top) * ratio);
-    canvas.style.width = size + left + "px";
+    canvas.style.width = size + left + right + "px";
     canvas.style.height = size + top + "px";
     var ctx = canvas.getContext("2d");
     ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, size + left, size + top);
+    ctx.clearRect(0, 0, size + left + right, size + top);
     var cell = size / seq;
     // One pixel per weight in an ImageData, scaled up without smoothing: one draw call, not seq^2.
     var image = new ImageData(seq, seq);
@@ -342,7 +343,9 @@
     var labels = r.display.map(function (d, i) {
       return /^<.*>$/.test(r.tokens[i]) && d === r.tokens[i] ? r.tokens[i] : shown(d);
     });
-    var size = Math.max(150, Math.min((box.clientWidth || 400) - (seq <= 48 ? 82 : 0), 420));
+    var width = box.clientWidth || 400;
+    var size = Math.max(150, Math.min(width - (seq <= 48 ? 116 : 0), 420));
+    var thumb = Math.max(40, Math.min(72, Math.floor((width - 64) / heads) - 10)); // the grid fits a phone
     var offset = { left: 0, top: 0 };
     function drawBig() {
       var m = r.attentions[ui.layer][ui.head];
@@ -375,7 +378,7 @@
         button.dataset.head = String(h);
         button.setAttribute("aria-label", "layer " + (l + 1) + ", head " + (h + 1));
         var small = el("canvas");
-        drawHeatmap(small, r.attentions[l][h], seq, 72);
+        drawHeatmap(small, r.attentions[l][h], seq, thumb);
         button.appendChild(small);
         button.addEventListener("click", (function (ll, hh) {
           return function () { ui.layer = ll; ui.head = hh; drawBig(); };
