@@ -116,3 +116,34 @@ def test_merge_ranks_reads_both_merge_formats(tokenizer) -> None:
 )
 def test_tokenize_by_hand_matches_the_tokenizer(tokenizer, text: str) -> None:
     assert tokenize_by_hand(text, tokenizer) == tokenizer.tokenize(text)
+
+
+# ----------------------------------------------------------------------------- attention masks
+
+
+def test_mask_shape_error_names_the_padding_shape_for_four_dimensional_scores() -> None:
+    """(batch, heads, seq_q, seq_k) scores: the error asks for mask[:, None, None, :], shape (batch, 1, 1, seq_k)."""
+    from roberta_math.math import self_attention
+
+    q = k = v = torch.randn(2, 3, 4, 5)  # batch 2, heads 3, seq 4
+    with pytest.raises(ValueError) as info:
+        self_attention(q, k, v, torch.ones(2, 4))
+    assert str(info.value) == (
+        "mask of shape (2, 4) does not fit attention scores of shape (2, 3, 4, 4) (..., seq_q, seq_k): "
+        "pass (seq_k,) = (4,), or a mask with 4 dimensions, each 1 or the scores' size; "
+        "for a (batch, seq_k) padding mask pass mask[:, None, None, :], shape (2, 1, 1, 4)"
+    )
+
+
+def test_mask_shape_error_for_unbatched_scores_has_no_padding_hint() -> None:
+    from roberta_math.math import self_attention
+
+    q = k = v = torch.randn(3, 4)  # (seq, d): no batch
+    with pytest.raises(ValueError) as info:
+        self_attention(q, k, v, torch.ones(2))
+    assert str(info.value) == (
+        "mask of shape (2,) does not fit attention scores of shape (3, 3) (..., seq_q, seq_k): "
+        "pass (seq_k,) = (3,), or a mask with 2 dimensions, each 1 or the scores' size"
+    )
+    _, w = self_attention(q, k, v, torch.tensor([1, 0, 1]))  # the right length is accepted
+    assert torch.all(w[:, 1] == 0)
