@@ -32,17 +32,33 @@ def notebook_inputs_key(model: str) -> str:
     return digest.hexdigest()[:20]
 
 
+def kernel_over_ipc() -> Path:
+    """Make the notebook's kernel talk to the build over IPC sockets instead of TCP ports.
+
+    ipykernel warns that TCP traffic is unencrypted; local IPC sockets give it nothing to
+    warn about. The sockets go to a fresh private directory of this build (a relative
+    default would put them in the working directory, where two builds would collide);
+    nbconvert reads the setting from the directory added to ``JUPYTER_CONFIG_PATH``.
+    """
+    import atexit
+    import json
+    import shutil
+    import tempfile
+
+    directory = Path(tempfile.mkdtemp(prefix="roberta-math-kernel-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    settings = {"KernelManager": {"transport": "ipc", "ip": str(directory / "kernel")}}
+    (directory / "jupyter_nbconvert_config.json").write_text(json.dumps(settings), encoding="utf-8")
+    paths = [p for p in os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
+    os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join([str(directory), *paths])
+    return directory
+
+
 def on_config(config: Any) -> Any:
     plugin = config["plugins"].get("mkdocs-jupyter")
     if plugin is None:
         return config
-    # The notebook's kernel talks to the build over local IPC sockets instead of TCP ports
-    # (site_tools/jupyter/jupyter_nbconvert_config.json), so ipykernel has no plain-text
-    # TCP traffic to warn about.
-    extra = str(ROOT / "site_tools" / "jupyter")
-    paths = [p for p in os.environ.get("JUPYTER_CONFIG_PATH", "").split(os.pathsep) if p]
-    if extra not in paths:
-        os.environ["JUPYTER_CONFIG_PATH"] = os.pathsep.join([extra, *paths])
+    kernel_over_ipc()
     from roberta_math.cache import cache_root
 
     model = os.environ.get("ROBERTA_MATH_MODEL", "").strip() or "embedded"
