@@ -204,3 +204,28 @@ def test_a_long_text_is_cut_as_predict_cuts_it(page: tuple[Any, dict], site: Pat
     reference = json.loads(run.stdout)[0]["scores"]
     assert max(abs(result["probabilities"][k] - v) for k, v in reference.items()) <= TOLERANCE
     assert len(result["tokenTexts"]) == manifest["max_tokens"]
+
+
+def test_the_temperature_slider_reruns_only_the_softmax(page: tuple[Any, dict]) -> None:
+    """Moving the slider changes the probabilities to softmax(z / tau) of the shown logits; no new forward pass."""
+    import math
+
+    tab, seen = page
+    result = _show(tab, SENTENCES[1])
+    before = tab.evaluate("() => window.robertaMath.workerRequests")
+    z = result["logits"]
+    for position in ("-1.2", "0.9"):
+        tab.evaluate("""v => { const s = document.querySelector('.rm-tryit-slider'); s.value = v;
+                              s.dispatchEvent(new Event('input', {bubbles: true})); }""", position)
+        tau = math.exp(float(position))
+        shown = tab.evaluate("""() => Object.fromEntries([...document.querySelectorAll('.rm-probability')]
+                                 .map(e => [e.dataset.label, +e.dataset.value]))""")
+        top = max(v / tau for v in z.values())
+        total = sum(math.exp(v / tau - top) for v in z.values())
+        for label, v in z.items():
+            assert abs(shown[label] - math.exp(v / tau - top) / total) < 1e-12
+        assert tab.locator(".rm-label").text_content() == result["label"]
+    assert tab.evaluate("() => window.robertaMath.workerRequests") == before  # the model did not run again
+    tab.evaluate("""() => { const s = document.querySelector('.rm-tryit-slider'); s.value = '0';
+                            s.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    assert not seen["errors"], seen["errors"]

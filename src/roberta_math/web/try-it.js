@@ -65,7 +65,7 @@
   var nextId = 1;
   var waiting = {}; // id -> {resolve, reject}
   var ui = { busy: false, pending: null, seq: 0, result: null, layer: 0, head: 0, temperature: 1.0 };
-  var api = { ready: null, classify: null, lastTiming: null, state: ui };
+  var api = { ready: null, classify: null, lastTiming: null, state: ui, workerRequests: 0 };
   window.robertaMath = api;
 
   // ------------------------------------------------------------------ the controls
@@ -99,6 +99,7 @@
 
   function ask(text) {
     var id = nextId++;
+    api.workerRequests += 1;
     return new Promise(function (resolve, reject) {
       waiting[id] = { resolve: resolve, reject: reject };
       worker.postMessage({ type: "classify", id: id, text: text });
