@@ -229,3 +229,27 @@ def test_the_temperature_slider_reruns_only_the_softmax(page: tuple[Any, dict]) 
     tab.evaluate("""() => { const s = document.querySelector('.rm-tryit-slider'); s.value = '0';
                             s.dispatchEvent(new Event('input', {bubbles: true})); }""")
     assert not seen["errors"], seen["errors"]
+
+
+def test_a_substituted_model_is_named_at_the_top(site: Path) -> None:
+    """When the site's model is too large for a page, the banner names both models and their SHA-256."""
+    if not Path(CHROMIUM).exists():
+        _skip_or_fail(f"{CHROMIUM} is missing (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    manifest = json.loads((site / "figures" / "live-model.json").read_text())
+    big = {"name": "roberta-base-sentiment", "sha256": "ab" * 32, "parameters": 124_647_939, "float32_bytes": 498_591_756}
+    substituted = {**manifest, "substituted": True, "site_model": big}
+    with serve(site) as base, sync_playwright() as p:
+        browser = launch(p)
+        context = browser.new_context()
+        context.route("**/figures/live-model.json", lambda r: r.fulfill(status=200, content_type="application/json",
+                                                                        body=json.dumps(substituted)))
+        tab = context.new_page()
+        tab.goto(base + "try-it/", wait_until="networkidle")
+        tab.wait_for_selector("#rm-tryit[data-ready='true']", timeout=30_000)
+        banner = tab.locator(".rm-tryit-model").text_content()
+        browser.close()
+    assert "runs the embedded model, not the site's model" in banner
+    assert big["name"] in banner and big["sha256"][:12] in banner
+    assert manifest["model"]["name"] in banner and manifest["model"]["sha256"] in banner
