@@ -37,6 +37,7 @@ import codecs
 import csv
 import io
 import json
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -88,8 +89,13 @@ def file_format(path: str, forced: str | None = None) -> str:
     return {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}.get(suffix, "txt")
 
 
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+
+
 def _bad_byte(name: str, line: int, text: str) -> UserError | None:
     # Undecodable bytes arrive as lone surrogates U+DC80..U+DCFF (errors="surrogateescape").
+    if not _ESCAPED_BYTE.search(text):
+        return None
     for index, char in enumerate(text):
         if "\udc80" <= char <= "\udcff":
             column = len(text[:index].encode("utf-8", "surrogateescape")) + 1
