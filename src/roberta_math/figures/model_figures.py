@@ -542,6 +542,15 @@ def model_score_spread(ctx: StepContext, sentences: Sequence[Any]) -> dict[str, 
     }
 
 
+def _ratio(x: float) -> str:
+    """A ratio for prose and tables: whole numbers from 100 up (4,757, not 4.76e+03), three significant digits below.
+
+    >>> _ratio(4757.2), _ratio(44.04), _ratio(0.5)
+    ('4,757', '44', '0.5')
+    """
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
 def score_spread_markdown(result: dict[str, Any]) -> str:
     """A one-paragraph summary of the measured range, then the per-head table."""
     rows = result["rows"]
@@ -552,10 +561,10 @@ def score_spread_markdown(result: dict[str, Any]) -> str:
         f"Measured on {result['sentences']} test sentences ({result['query_rows']:,} query rows) for each of the "
         f"{len(rows)} heads: at initialisation the within-row variance lies between {min(initial):.3g} and "
         f"{max(initial):.3g}; after training, between {min(trained):.3g} and {max(trained):.3g}, "
-        f"{min(ratios):.3g} to {max(ratios):.3g} times the same head's value at initialisation.\n\n"
+        f"{_ratio(min(ratios))} to {_ratio(max(ratios))} times the same head's value at initialisation.\n\n"
     )
     header = ["layer", "head", "at initialisation", "after training", "after / at init"]
-    body = [[r["layer"], r["head"], f"{r['initial']:.4g}", f"{r['trained']:.4g}", f"{r['trained'] / r['initial']:.3g}"]
+    body = [[r["layer"], r["head"], f"{r['initial']:.4g}", f"{r['trained']:.4g}", _ratio(r["trained"] / r["initial"])]
             for r in rows]
     return summary + markdown_table(header, body, align="rrrrr")
 
