@@ -166,3 +166,36 @@ def test_csv_unquoted_comma_or_open_quote_is_an_error_naming_its_line(tmp_path_f
     path.write_bytes(ending.join(lines).encode())
     with pytest.raises(UserError, match=r"f\.csv, line \d+: not valid CSV"):
         read_rows(str(path), label_column="label")
+
+
+# --------------------------------------------------------------------------- through the command line
+
+
+@given(rows=rows_written(no_breaks=False), ending=st.sampled_from(ENDINGS), bom=st.booleans(),
+       fmt=st.sampled_from(["csv", "jsonl", "txt", "tsv"]))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_predict_scores_or_reports_every_row_written(tmp_path_factory, capsys, rows, ending, bom, fmt) -> None:
+    from roberta_math.cli import main
+
+    if fmt in ("txt", "tsv"):  # no quoting: texts without line breaks or tabs
+        rows = [None if r is None else (r[0].replace("\r", "").replace("\n", "").replace("\t", " "), r[1]) for r in rows]
+    if fmt == "csv":
+        lines = ["text,label"] + ["" if r is None else f"{csv_field(r[0], False)},{r[1]}" for r in rows]
+    elif fmt == "tsv":
+        lines = ["text\tlabel"] + ["" if r is None else f"{r[0]}\t{r[1]}" for r in rows]
+    elif fmt == "jsonl":
+        lines = ["" if r is None else json.dumps({"text": r[0]}) for r in rows]
+    else:
+        lines = ["" if r is None else r[0] for r in rows]
+    path = tmp_path_factory.mktemp("cli") / f"f.{fmt}"
+    path.write_bytes(finish(lines, ending, True, bom))
+    status = main(["predict", "--input", str(path), "--json", "--no-progress"])
+    out, err = capsys.readouterr()
+    wanted = [text for text, _ in expected(rows, labelled=False)]
+    skipped = [line for line in err.splitlines() if line.endswith(", skipped")]
+    if not wanted:
+        assert status == 2 and "has no rows to score" in err
+    else:
+        assert status == 0, err
+        assert [item["text"] for item in json.loads(out)] == wanted  # scored, in order, unaltered
+    assert len(wanted) + len(skipped) == len(rows)
