@@ -38,12 +38,15 @@ def classification_head_backward(
 ) -> tuple[Tensor, Linear, Linear]:
     r"""Vector-Jacobian product of :func:`classification_head`: gradients of the hidden states and both layers.
 
-    Forward: $a = h_0 W_\text{dense}^\top + b_\text{dense}$, $u = \tanh(a)$, $z = u W_\text{out}^\top + b_\text{out}$.
-    With $\tanh'(a) = 1 - \tanh^2(a) = 1 - u^2$:
+    Forward: $X_\text{dense} = X^{(L)}_1 W_\text{dense}^\top + b_\text{dense}$,
+    $X_\text{tanh} = \tanh(X_\text{dense})$, $z = X_\text{tanh} W_\text{out}^\top + b_\text{out}$.
+    With $\tanh'(v) = 1 - \tanh^2(v)$:
 
-    $$\mathrm{d}u = \mathrm{d}z\, W_\text{out}, \quad \mathrm{d}W_\text{out} = \mathrm{d}z^\top u, \quad
-    \mathrm{d}a = \mathrm{d}u \odot (1 - u^2), \quad
-    \mathrm{d}h_0 = \mathrm{d}a\, W_\text{dense}, \quad \mathrm{d}W_\text{dense} = \mathrm{d}a^\top h_0 .$$
+    $$\mathrm{d}X_\text{tanh} = \mathrm{d}z\, W_\text{out}, \quad \mathrm{d}W_\text{out} = \mathrm{d}z^\top X_\text{tanh}, \quad
+    \mathrm{d}X_\text{dense} = \mathrm{d}X_\text{tanh} \odot (1 - X_\text{tanh}^2),$$
+
+    $$\mathrm{d}X^{(L)}_1 = \mathrm{d}X_\text{dense}\, W_\text{dense}, \quad
+    \mathrm{d}W_\text{dense} = \mathrm{d}X_\text{dense}^\top X^{(L)}_1 .$$
 
     Only position 0 (``<s>``) is read, so the gradient of every other position is exactly 0:
     the other tokens are reached only through attention, one layer down.

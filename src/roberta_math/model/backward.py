@@ -59,8 +59,8 @@ def forward_with_cache(
 ) -> tuple[Tensor, ForwardCache]:
     r"""Logits ``(batch, num_labels)`` and the saved activations, layer by layer.
 
-    $$E = \operatorname{Embed}(x), \quad H^{(\ell)} = \operatorname{EncoderLayer}_\ell\big(H^{(\ell-1)}\big),
-    \quad z = \operatorname{Head}\big(H^{(L)}_{0}\big)$$
+    $$X^{(0)} = \operatorname{Embed}(x), \quad X^{(\ell)} = \operatorname{EncoderLayer}_\ell\big(X^{(\ell-1)}\big),
+    \quad z = \operatorname{Head}\big(X^{(L)}_1\big)$$
     """
     if weights.head_dense is None or weights.head_out is None:
         raise ValueError("this model has no classification head: backpropagation needs the classifier's loss")
@@ -87,12 +87,12 @@ def backward_from_logits(
 
     The chain rule in the reverse order of the forward pass:
 
-    $$\mathrm{d}H^{(L)} = \operatorname{Head}^\top(\mathrm{d}z), \qquad
-    \mathrm{d}H^{(\ell-1)} = \operatorname{EncoderLayer}_\ell^\top\big(\mathrm{d}H^{(\ell)}\big), \qquad
-    \mathrm{d}W^\text{tok}, \mathrm{d}W^\text{pos}, \ldots = \operatorname{Embed}^\top\big(\mathrm{d}H^{(0)}\big)$$
+    $$\mathrm{d}X^{(L)} = \operatorname{Head}^\top(\mathrm{d}z), \qquad
+    \mathrm{d}X^{(\ell-1)} = \operatorname{EncoderLayer}_\ell^\top\big(\mathrm{d}X^{(\ell)}\big), \qquad
+    \mathrm{d}E^\text{tok}, \mathrm{d}E^\text{pos}, \ldots = \operatorname{Embed}^\top\big(\mathrm{d}X^{(0)}\big)$$
 
     ``record``: if a dict is given, it receives ``"hidden"`` (the list of
-    $\mathrm{d}H^{(\ell)}$ from $\ell = L$ down to 0) and ``"paths"`` (per layer, from the last, the
+    $\mathrm{d}X^{(\ell)}$ from $\ell = L$ down to 0) and ``"paths"`` (per layer, from the last, the
     skip and branch terms of :func:`~roberta_math.math.encoder.encoder_layer_backward`).
     """
     assert weights.head_dense is not None and weights.head_out is not None

@@ -4,13 +4,13 @@ A matrix product of an $(m \times k)$ and a $(k \times p)$ matrix takes $m k p$
 multiply-adds, counted as $2 m k p$ FLOPs (one multiplication, one addition), the
 convention of ``torch.utils.flop_counter.FlopCounterMode`` and of Kaplan et al. (2020,
 section 2.1). Only matrix products are counted: biases, softmax, GELU and LayerNorm add
-$O(n d)$ and $O(n^2 h)$ operations, negligible next to the products.
+$O(n d)$ and $O(n^2 H)$ operations, negligible next to the products.
 
 One encoder layer on a sequence of $n$ tokens of width $d$, with feed-forward width
 $d_\text{ff}$:
 
 $$
-\underbrace{4 \cdot 2 n d^2}_{W^Q, W^K, W^V, W^O}
+\underbrace{4 \cdot 2 n d^2}_{W_Q, W_K, W_V, W_O}
 + \underbrace{2 \cdot 2 n d\, d_\text{ff}}_{\text{feed-forward}}
 + \underbrace{2 n^2 d}_{Q K^\top} + \underbrace{2 n^2 d}_{A V}
 \;\overset{d_\text{ff} = 4d}{=}\; 24 n d^2 + 4 n^2 d .

@@ -24,7 +24,7 @@ def encode_from_scratch(
     r"""The encoder alone: final hidden states and each layer's attention weights.
 
     - ``input_ids``, ``attention_mask``: ``(batch, seq)``; the mask is 1 for tokens, 0 for padding.
-    - Returns $H^{(L)}$ ``(batch, seq, d)`` and a tuple of $L$ tensors ``(batch, heads, seq, seq)``.
+    - Returns $X^{(L)}$ ``(batch, seq, d)`` and a tuple of $L$ tensors ``(batch, heads, seq, seq)``.
     """
     if attention_mask is None:
         attention_mask = input_ids.ne(weights.padding_idx).long()
@@ -46,7 +46,7 @@ def classify_from_scratch(
 ) -> tuple[Tensor, tuple[Tensor, ...]]:
     r"""Logits and attention weights of a ``RobertaForSequenceClassification``, from its weights only.
 
-    $$z = W_\text{out}\tanh\!\big(W_\text{dense} H^{(L)}_{0} + b_\text{dense}\big) + b_\text{out}$$
+    $$z = \tanh\!\big(X^{(L)}_1 W_\text{dense}^\top + b_\text{dense}\big)\, W_\text{out}^\top + b_\text{out}$$
 
     - ``model``: a ``transformers`` RoBERTa classifier; only ``model.state_dict()`` and
       ``model.config`` are read (no module of the model is called).

@@ -24,7 +24,7 @@ from roberta_math.training.recipe import Recipe
 
 @dataclass
 class AdamWState:
-    """AdamW's memory: the step count $t$ and the two moment estimates of each parameter."""
+    """AdamW's memory: the step count $s$ and the two moment estimates of each parameter."""
 
     step: int = 0
     exp_avg: dict[str, Tensor] = field(default_factory=dict)  # m, shaped as each parameter
@@ -42,16 +42,17 @@ def adamw_step(
 ) -> None:
     r"""One AdamW step, in place, with bias correction and decoupled weight decay.
 
-    For each parameter $\theta$ with gradient $g$, at step $t = 1, 2, \ldots$ and learning rate $\eta_t$:
+    For each parameter $\theta$ with gradient $g$, at step $s = 1, 2, \ldots$ and learning rate $\eta_s$
+    (symbols: the site's notation page):
 
-    $$\theta \leftarrow \theta\,(1 - \eta_t \lambda), \qquad
+    $$\theta \leftarrow \theta\,(1 - \eta_s \lambda), \qquad
     m \leftarrow \beta_1 m + (1 - \beta_1)\, g, \qquad v \leftarrow \beta_2 v + (1 - \beta_2)\, g \odot g,$$
 
-    $$\theta \leftarrow \theta - \frac{\eta_t}{1 - \beta_1^t}\;
-    \frac{m}{\sqrt{v}/\sqrt{1 - \beta_2^t} + \epsilon}.$$
+    $$\theta \leftarrow \theta - \frac{\eta_s}{1 - \beta_1^s}\;
+    \frac{m}{\sqrt{v}/\sqrt{1 - \beta_2^s} + \epsilon_\text{adam}}.$$
 
     The decay $\lambda$ shrinks the weights directly instead of being added to the gradient
-    (so Adam's per-coordinate scaling does not weaken it); dividing by $1 - \beta^t$ undoes
+    (so Adam's per-coordinate scaling does not weaken it); dividing by $1 - \beta^s$ undoes
     the bias of $m$ and $v$ towards their zero start.
 
     - ``params``, ``grads``: ``{name: tensor}`` with the same names and shapes; ``params`` are updated in place.
@@ -98,9 +99,11 @@ def decoupled_weight_decay(params: dict[str, Tensor], weight_decay: float) -> di
 def learning_rate(step: int, base_lr: float, total_steps: int, warmup_fraction: float) -> float:
     r"""The recipe's learning rate at step ``step`` (0-based): linear warm-up, then linear decay to 0.
 
-    With $w = \max(1, \operatorname{round}(f \cdot T))$ warm-up steps out of $T$:
+    With $N_\text{steps}$ steps in all, $N_\text{warm} = \max(1, \operatorname{round}(\texttt{warmup\_fraction} \cdot N_\text{steps}))$
+    of them warm-up, and the step counted from 1 in the equation ($s$ = ``step + 1``):
 
-    $$\eta_t = \eta \cdot \begin{cases} (t + 1)/w & t < w \\ \max\!\big(0, (T - t)/\max(1, T - w)\big) & t \ge w \end{cases}$$
+    $$\eta_s = \eta_0 \rho_s, \qquad \rho_s = \begin{cases} s / N_\text{warm} & s \le N_\text{warm} \\
+    \max\!\big(0, (N_\text{steps} - s + 1)/\max(1, N_\text{steps} - N_\text{warm})\big) & s > N_\text{warm} \end{cases}$$
 
     >>> [round(learning_rate(t, 1e-3, 10, 0.2), 6) for t in range(10)]
     [0.0005, 0.001, 0.001, 0.000875, 0.00075, 0.000625, 0.0005, 0.000375, 0.00025, 0.000125]
@@ -115,10 +118,12 @@ def clip_by_global_norm(grads: dict[str, Tensor], max_norm: float, eps: float = 
     r"""Scale all gradients in place so that their joint 2-norm is at most ``max_norm``; return the norm before.
 
     $$\|g\| = \Big(\sum_{\theta} \|g_\theta\|_2^2\Big)^{1/2}, \qquad
-    g \leftarrow g \cdot \min\!\Big(1, \frac{c}{\|g\| + \epsilon}\Big)$$
+    g \leftarrow g \cdot \min\!\Big(1, \frac{\kappa}{\|g\| + \epsilon_\text{clip}}\Big)$$
+
+    with $\kappa$ = ``max_norm`` and $\epsilon_\text{clip}$ = ``eps``.
 
     One factor for every tensor keeps the direction of the whole gradient.
-    Source: Pascanu et al. (2013), section 3.2; PyTorch's ``torch/nn/utils/clip_grad.py`` (same $\epsilon = 10^{-6}$).
+    Source: Pascanu et al. (2013), section 3.2; PyTorch's ``torch/nn/utils/clip_grad.py`` (same $\epsilon_\text{clip} = 10^{-6}$).
 
     >>> g = {"a": torch.tensor([3.0]), "b": torch.tensor([4.0])}
     >>> clip_by_global_norm(g, 1.0), g["a"], g["b"]
@@ -151,7 +156,7 @@ def finetune_from_scratch(
     - ``model``: a ``RobertaForSequenceClassification`` used only as the store of its weights
       (its ``state_dict()`` tensors are updated in place; no module is called).
     - ``batches``: ``(input_ids, attention_mask, labels)`` triples; one step each.
-    - ``total_steps``: the schedule's length $T$ (warm-up and decay are laid out over it).
+    - ``total_steps``: the schedule's length $N_\text{steps}$ (warm-up and decay are laid out over it).
     - ``on_step``: called after each step's gradient (before clipping) as
       ``on_step(step, loss, grads, record)`` (``record`` as in
       :func:`~roberta_math.model.backward.backward_from_logits`).
