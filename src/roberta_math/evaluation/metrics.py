@@ -1,14 +1,15 @@
 r"""Classification and correlation metrics, written out in numpy so each one is an equation.
 
-Every metric here starts from the confusion matrix :math:`C \in \mathbb{N}^{K \times K}`,
-where :math:`C_{ij}` counts the sentences whose true class is :math:`i` and whose
-predicted class is :math:`j` (rows: truth, columns: prediction; :math:`K = 3` for
-negative / neutral / positive).
+Every metric here starts from the confusion counts :math:`N_{cc'}`, a :math:`C \times C`
+matrix whose entry :math:`N_{cc'}` counts the sentences whose true class is :math:`c` and
+whose predicted class is :math:`c'` (rows: truth, columns: prediction; :math:`C = 3` for
+negative / neutral / positive; symbols as on the site's notation page, classes counted
+from 1 in the equations and from 0 in code).
 
 Two ways of averaging the per-class scores appear in the comparison, and they answer
 different questions:
 
-* **weighted** (each class weighted by its support :math:`n_k`, the number of true
+* **weighted** (each class weighted by its support :math:`N_c`, the number of true
   sentences in it): the *paper-style* row. Hutto & Gilbert (2014) do not name their
   averaging. Micro averaging is ruled out (it makes precision = recall = F1, and the
   published ones differ); the published F1 is not the harmonic mean of the published
@@ -65,7 +66,9 @@ def confusion_matrix(
 ) -> np.ndarray:
     r"""Counts of (true class, predicted class) pairs.
 
-    $$ C_{ij} = \sum_{s=1}^{n} [y_s = i]\,[\hat y_s = j], \qquad C \in \mathbb{N}^{K \times K} $$
+    $$ N_{cc'} = \sum_{(y, \hat y)} [y = c]\,[\hat y = c'] , $$
+
+    the sum running over the :math:`N` pairs of true and predicted class.
 
     ``y_true`` and ``y_pred`` are class indices of shape ``(n,)``; the result has shape
     ``(n_classes, n_classes)``, rows indexed by the truth.
@@ -87,7 +90,7 @@ def confusion_matrix(
 def accuracy(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray) -> float:
     r"""Fraction of sentences whose predicted class is the true one.
 
-    $$ \operatorname{acc} = \frac{1}{n}\sum_{s=1}^{n} [\hat y_s = y_s] = \frac{\operatorname{tr} C}{\sum_{ij} C_{ij}} $$
+    $$ \operatorname{acc} = \frac{1}{N}\sum_{(y, \hat y)} [\hat y = y] = \frac{\sum_c N_{cc}}{\sum_{c, c'} N_{cc'}} $$
 
     >>> accuracy([0, 1, 2, 2], [0, 1, 1, 2])
     0.75
@@ -126,13 +129,14 @@ class PerClass:
 
 
 def per_class_from_confusion(matrix: np.ndarray) -> PerClass:
-    r"""Precision, recall and F1 of each class from a confusion matrix ``(K, K)``.
+    r"""Precision, recall and F1 of each class from a confusion matrix ``(C, C)``.
 
-    $$ P_k = \frac{C_{kk}}{\sum_i C_{ik}}, \qquad R_k = \frac{C_{kk}}{\sum_j C_{kj}}, \qquad
-       F_k = \frac{2 P_k R_k}{P_k + R_k} = \frac{2 C_{kk}}{\sum_i C_{ik} + \sum_j C_{kj}} $$
+    $$ \operatorname{P}_c = \frac{N_{cc}}{\sum_{c'} N_{c'c}}, \qquad \operatorname{R}_c = \frac{N_{cc}}{\sum_{c'} N_{cc'}}, \qquad
+       F_c = \frac{2 \operatorname{P}_c \operatorname{R}_c}{\operatorname{P}_c + \operatorname{R}_c}
+           = \frac{2 N_{cc}}{\sum_{c'} N_{c'c} + \sum_{c'} N_{cc'}} $$
 
-    :math:`P_k` divides by the column sum (everything *predicted* as :math:`k`),
-    :math:`R_k` by the row sum :math:`n_k` (everything that *is* :math:`k`, the support).
+    :math:`\operatorname{P}_c` divides by the column sum (everything *predicted* as :math:`c`),
+    :math:`\operatorname{R}_c` by the row sum :math:`N_c` (everything that *is* :math:`c`, the support).
     Any ratio with a zero denominator is 0.
 
     >>> pc = per_class_from_confusion(np.array([[1, 0, 1], [0, 1, 0], [0, 1, 1]]))
@@ -168,11 +172,12 @@ def average_per_class(
 ) -> float:
     r"""Mean of per-class values: unweighted (``"macro"``) or weighted by support (``"weighted"``).
 
-    $$ \bar m_{\text{macro}} = \frac{1}{|\mathcal{K}|}\sum_{k \in \mathcal{K}} m_k, \qquad
-       \bar m_{\text{weighted}} = \sum_{k=1}^{K} \frac{n_k}{n}\, m_k $$
+    $$ \bar \phi_{\text{macro}} = \frac{1}{|\mathcal{C}|}\sum_{c \in \mathcal{C}} \phi_c, \qquad
+       \bar \phi_{\text{weighted}} = \sum_{c=1}^{C} \frac{N_c}{N}\, \phi_c $$
 
-    :math:`\mathcal{K}` is the set of classes marked in ``present`` (``PerClass.present``:
-    in the labels or the predictions); all :math:`K` classes when ``present`` is not given.
+    for a per-class value :math:`\phi_c`; :math:`\mathcal{C}` is the set of classes marked in
+    ``present`` (``PerClass.present``: in the labels or the predictions); all :math:`C`
+    classes when ``present`` is not given.
     A macro mean over no class is NaN.
 
     >>> average_per_class(np.array([1.0, 0.0, 0.5]), np.array([2, 0, 2]), "macro")
@@ -205,7 +210,7 @@ def averaged_precision_recall_f1(
     averaged F1 is the mean of per-class F1 values, *not* the harmonic mean of the
     averaged precision and recall. With ``"weighted"`` the recall collapses to accuracy:
 
-    $$ \bar R_{\text{weighted}} = \sum_k \frac{n_k}{n}\,\frac{C_{kk}}{n_k} = \frac{\operatorname{tr} C}{n} = \operatorname{acc} $$
+    $$ \bar{\operatorname{R}}_{\text{weighted}} = \sum_c \frac{N_c}{N}\,\frac{N_{cc}}{N_c} = \frac{1}{N}\sum_c N_{cc} = \operatorname{acc} $$
 
     which is how one recognises the averaging behind a published table.
 
@@ -224,7 +229,7 @@ def averaged_precision_recall_f1(
 
 
 def macro_f1(y_true: Sequence[int] | np.ndarray, y_pred: Sequence[int] | np.ndarray, n_classes: int = len(LABELS)) -> float:
-    r"""Unweighted mean of the per-class F1 scores, :math:`\frac{1}{K}\sum_k F_k`.
+    r"""Unweighted mean of the per-class F1 scores, :math:`\frac{1}{C}\sum_c F_c`.
 
     >>> round(macro_f1([0, 0, 1, 2, 2], [0, 2, 1, 2, 1]), 4)
     0.6111
@@ -237,9 +242,9 @@ def macro_recall(
 ) -> float:
     r"""Unweighted mean of the per-class recalls (TweetEval's sentiment metric).
 
-    $$ \bar R_{\text{macro}} = \frac{1}{K}\sum_{k=1}^{K} \frac{C_{kk}}{n_k} $$
+    $$ \bar{\operatorname{R}}_{\text{macro}} = \frac{1}{C}\sum_{c=1}^{C} \frac{N_{cc}}{N_c} $$
 
-    A classifier that always answers the majority class scores :math:`1/K`, however
+    A classifier that always answers the majority class scores :math:`1/C`, however
     skewed the classes are (here 1/3, where its accuracy could be 0.64).
 
     >>> macro_recall([2, 2, 2, 0, 1], [2, 2, 2, 2, 2])
@@ -249,10 +254,14 @@ def macro_recall(
 
 
 def pearson_r(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    r"""Pearson's product-moment correlation of two score vectors of shape ``(n,)``.
+    r"""Pearson's product-moment correlation of two score vectors of shape ``(N,)``.
 
-    $$ r = \frac{\sum_s (x_s - \bar x)(y_s - \bar y)}
-                {\sqrt{\sum_s (x_s - \bar x)^2}\,\sqrt{\sum_s (y_s - \bar y)^2}} $$
+    For a method's scores :math:`\psi` and the mean ratings :math:`\bar\nu` (``x`` and ``y``),
+
+    $$ r = \frac{(\psi - \langle\psi\rangle) \cdot (\bar\nu - \langle\bar\nu\rangle)}
+                {\lVert \psi - \langle\psi\rangle \rVert\, \lVert \bar\nu - \langle\bar\nu\rangle \rVert} $$
+
+    with :math:`\langle\cdot\rangle` the mean of a vector's entries.
 
     Returns NaN when either vector is constant (the ratio is 0/0).
 
@@ -336,7 +345,7 @@ def classification_metrics(
 
 @dataclass(frozen=True)
 class BootstrapInterval:
-    """A paired-bootstrap estimate of :math:`m(A) - m(B)` with its percentile interval."""
+    """A paired-bootstrap estimate of :math:`\phi(\text{first}) - \phi(\text{second})` with its percentile interval."""
 
     estimate: float  # the difference on the full sample
     low: float
@@ -351,9 +360,9 @@ class BootstrapInterval:
 
 
 def bootstrap_indices(n: int, n_resamples: int, seed: int) -> np.ndarray:
-    r"""Row indices of ``n_resamples`` bootstrap samples of ``n`` items, shape ``(B, n)``.
+    r"""Row indices of ``n_resamples`` bootstrap samples of ``n`` items, shape ``(n_resamples, n)``.
 
-    Each row draws :math:`n` indices uniformly with replacement from a
+    Each row draws ``n`` indices uniformly with replacement from a
     ``numpy.random.default_rng(seed)`` stream, so a seed fixes every resample.
 
     >>> bootstrap_indices(4, 2, seed=0).shape
@@ -364,7 +373,7 @@ def bootstrap_indices(n: int, n_resamples: int, seed: int) -> np.ndarray:
     if n < 1 or n_resamples < 1:
         raise ValueError(f"need n >= 1 and n_resamples >= 1, got {n} and {n_resamples}")
     rng = np.random.default_rng(seed)
-    return rng.integers(0, n, size=(n_resamples, n))  # (B, n)
+    return rng.integers(0, n, size=(n_resamples, n))  # (n_resamples, n)
 
 
 def paired_bootstrap_ci(
@@ -382,10 +391,12 @@ def paired_bootstrap_ci(
     Both methods are scored on the *same* resampled sentences (a paired bootstrap), so
     the sentence-to-sentence difficulty shared by the two methods cancels:
 
-    $$ \Delta^{(b)} = m\big(A[I_b]\big) - m\big(B[I_b]\big), \quad b = 1..B, \qquad
-       \text{CI}_{1-\alpha} = \big[\,q_{\alpha/2}(\Delta),\; q_{1-\alpha/2}(\Delta)\,\big] $$
+    $$ \Delta^{(j)} = \phi\big(\text{first}[I_j]\big) - \phi\big(\text{second}[I_j]\big), \quad j = 1, \dots, N_\text{boot}, \qquad
+       \text{CI} = \big[\,q_{(1 - \text{level})/2}(\Delta),\; q_{(1 + \text{level})/2}(\Delta)\,\big] $$
 
-    where :math:`I_b` is row :math:`b` of :func:`bootstrap_indices` and :math:`q` an
+    where :math:`\phi` is the metric, "first" and "second" the two methods' arrays,
+    :math:`N_\text{boot}` = ``n_resamples``, :math:`I_j` is row :math:`j` of
+    :func:`bootstrap_indices` and :math:`q` an
     empirical quantile (numpy's default linear interpolation). ``metric`` is called as
     ``metric(*arrays)`` with the arrays of one method, each of shape ``(n, ...)``; e.g.
     ``arrays_a = (y_true, pred_a)`` for :func:`accuracy` or ``(score_a, valence)`` for
