@@ -23,6 +23,7 @@ model under another's name.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -153,6 +154,12 @@ def regex_class_ranges() -> tuple[list[list[int]], list[list[int]]]:
     >>> [ord("A"), ord("Z")] in letters, [ord("0"), ord("9")] in numbers
     (True, True)
     """
+    letters, numbers = _probed_class_ranges()  # probed once per process
+    return [list(r) for r in letters], [list(r) for r in numbers]
+
+
+@functools.lru_cache(maxsize=1)
+def _probed_class_ranges() -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
     from tokenizers.pre_tokenizers import ByteLevel
 
     pre = ByteLevel(add_prefix_space=False, use_regex=True).pre_tokenize_str
@@ -173,7 +180,7 @@ def regex_class_ranges() -> tuple[list[list[int]], list[list[int]]]:
                 target[-1][1] = cp
             else:
                 target.append([cp, cp])
-    return letters, numbers
+    return tuple((a, b) for a, b in letters), tuple((a, b) for a, b in numbers)
 
 
 def live_manifest(
