@@ -113,11 +113,11 @@ def main() -> None:
                    intermediate_size=512, max_position_embeddings=130, type_vocab_size=1, layer_norm_eps=1e-5)
     base = dict(vocab_size=50265, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                 intermediate_size=3072, max_position_embeddings=514, type_vocab_size=1, layer_norm_eps=1e-5)
-    cases = [("embedded model's shape, 64 x 32 tokens", compact, 64, 32)]
+    cases = [("embedded, 64x32", compact, 64, 32)]  # the embedded model's shape, batch x tokens
     if not args.skip_base:
-        cases.append(("roberta-base shape, 4 x 64 tokens", base, 4, 64))
-    print(f"threads={args.threads} repeats={args.repeats} (median seconds)")
-    header = f"{'shape':42s} {'impl':9s} {'fwd GFLOP':>10s} {'bwd GFLOP':>10s} {'FLOP ratio':>10s} {'fwd ms':>9s} {'bwd ms':>9s} {'time ratio':>10s}"
+        cases.append(("roberta-base, 4x64", base, 4, 64))
+    print(f"threads={args.threads} repeats={args.repeats}; FLOP ratio and time ratio are backward / forward")
+    header = f"{'shape':18s} {'impl':8s} {'fwd GFLOP':>9s} {'bwd GFLOP':>9s} {'ratio':>6s} {'fwd ms':>8s} {'bwd ms':>8s} {'ratio':>6s}"
     print(header)
     print("-" * len(header))
     for title, shape, batch, seq in cases:
@@ -125,8 +125,8 @@ def main() -> None:
         for impl in ("ours", "autograd"):
             ff, fb = r[f"flops_{impl}_forward"], r[f"flops_{impl}_backward"]
             tf, tb = r[f"seconds_{impl}_forward"], r[f"seconds_{impl}_backward"]
-            print(f"{title:42s} {impl:9s} {ff / 1e9:10.3f} {fb / 1e9:10.3f} {fb / ff:10.3f} "
-                  f"{tf * 1e3:9.1f} {tb * 1e3:9.1f} {tb / tf:10.2f}", flush=True)
+            print(f"{title:18s} {impl:8s} {ff / 1e9:9.3f} {fb / 1e9:9.3f} {fb / ff:6.3f} "
+                  f"{tf * 1e3:8.1f} {tb * 1e3:8.1f} {tb / tf:6.2f}", flush=True)
 
 
 if __name__ == "__main__":
