@@ -28,7 +28,7 @@ def page_weights(site_dir: Path, pages: Sequence[str], width: int = 1400) -> dic
             context = browser.new_context(viewport={"width": width, "height": 900})
             tab = context.new_page()
             finished: list = []
-            tab.on("requestfinished", lambda request: finished.append(request))
+            tab.on("requestfinished", lambda request, seen=finished: seen.append(request))
             tab.goto(base + page, wait_until="networkidle")
             total = 0
             for request in finished:

@@ -28,7 +28,7 @@ def chromium() -> Iterator[Any]:
     _require_browser()
     from playwright.sync_api import sync_playwright
 
-    import site_tools.browser as browser
+    from site_tools import browser
 
     with sync_playwright() as p:
         launched = browser.launch(p)

@@ -75,7 +75,7 @@ def phone(site_url: str) -> Iterator[Any]:
     _require_browser()
     from playwright.sync_api import sync_playwright
 
-    import site_tools.browser as browser
+    from site_tools import browser
 
     with sync_playwright() as p:
         chromium = browser.launch(p)

@@ -43,8 +43,9 @@ def softmax_temperature_figure(logits: Sequence[float], temperatures: Sequence[f
     cmap = plt.get_cmap("viridis")
     for t_index, t in enumerate(temperatures):
         x = np.arange(n) + (t_index - (len(temperatures) - 1) / 2) * width
-        colour = cmap(t_index / max(len(temperatures) - 1, 1) * 0.9)
-        ax.bar(x, probs[t_index], width=width * 0.95, color=colour, label=f"T = {t:g}")
+        # viridis from 0.2 up: its darkest purples vanish on a dark page
+        colour = cmap(0.2 + 0.75 * t_index / max(len(temperatures) - 1, 1))
+        ax.bar(x, probs[t_index], width=width * 0.95, color=colour, label=f"$\\tau$ = {t:g}")  # the site's symbol for the temperature
     ax.set_xticks(np.arange(n), [f"$z_{i + 1} = {z:g}$" for i, z in enumerate(logits)])
     ax.set_ylabel("probability $p_i$")
     ax.set_ylim(0, 1.0)

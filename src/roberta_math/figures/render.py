@@ -33,7 +33,8 @@ greys of secondary text) for light ones when the page around the figure is dark.
 
 DARK_INK: dict[str, str] = {
     INK: "#e2e4e9",
-    "#4d4d4d": "#c3c6cd",  # "0.3"
+    "#4c4c4c": "#c3c6cd",  # "0.3"
+    "#4d4d4d": "#c3c6cd",
     "#595959": "#babdc4",  # "0.35"
     "#666666": "#b1b4bb",  # "0.4"
     "#808080": "#a4a7ae",  # "0.5"
