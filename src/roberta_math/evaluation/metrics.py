@@ -345,7 +345,7 @@ def classification_metrics(
 
 @dataclass(frozen=True)
 class BootstrapInterval:
-    """A paired-bootstrap estimate of :math:`\phi(\text{first}) - \phi(\text{second})` with its percentile interval."""
+    r"""A paired-bootstrap estimate of :math:`\phi(\text{first}) - \phi(\text{second})` with its percentile interval."""
 
     estimate: float  # the difference on the full sample
     low: float
