@@ -67,37 +67,45 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(site: Path) -> Iterator[tuple[Any, dict[str, list]]]:
+def chromium(site: Path) -> Iterator[tuple[Any, str]]:
+    """One Chromium for the module (Playwright's sync API allows one at a time) and the site's URL."""
     if not Path(CHROMIUM).exists():
         _skip_or_fail(f"{CHROMIUM} is missing (apt-get install -y chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _skip_or_fail("playwright is not installed (pip install -e '.[test]')")
-    seen: dict[str, list] = {"hosts": [], "blocked": [], "errors": [], "failed": []}
     with serve(site) as base, sync_playwright() as p:
         browser = launch(p)
-        context = browser.new_context(viewport={"width": 1400, "height": 900})
-
-        def route(r: Any) -> None:
-            host = urlsplit(r.request.url).hostname
-            seen["hosts"].append(host)
-            if host != "127.0.0.1":
-                seen["blocked"].append(r.request.url)
-                r.abort()
-            else:
-                r.continue_()
-
-        context.route("**/*", route)  # also sees the worker's fetches
-        tab = context.new_page()
-        tab.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
-        tab.on("pageerror", lambda e: seen["errors"].append(str(e)))
-        tab.on("response", lambda r: seen["failed"].append(r.url) if r.status >= 400 else None)
-        tab.goto(base + "try-it/", wait_until="networkidle")
-        tab.wait_for_selector("#rm-tryit[data-ready='true']", timeout=30_000)
-        yield tab, seen
-        context.close()
+        yield browser, base
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(chromium: tuple[Any, str]) -> Iterator[tuple[Any, dict[str, list]]]:
+    browser, base = chromium
+    seen: dict[str, list] = {"hosts": [], "blocked": [], "errors": [], "failed": []}
+    # one context, shared by the tests that type into the page
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+
+    def route(r: Any) -> None:
+        host = urlsplit(r.request.url).hostname
+        seen["hosts"].append(host)
+        if host != "127.0.0.1":
+            seen["blocked"].append(r.request.url)
+            r.abort()
+        else:
+            r.continue_()
+
+    context.route("**/*", route)  # also sees the worker's fetches
+    tab = context.new_page()
+    tab.on("console", lambda m: seen["errors"].append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: seen["errors"].append(str(e)))
+    tab.on("response", lambda r: seen["failed"].append(r.url) if r.status >= 400 else None)
+    tab.goto(base + "try-it/", wait_until="networkidle")
+    tab.wait_for_selector("#rm-tryit[data-ready='true']", timeout=30_000)
+    yield tab, seen
+    context.close()
 
 
 def _show(tab: Any, text: str, *, keyboard: bool = False) -> dict:
@@ -231,25 +239,20 @@ def test_the_temperature_slider_reruns_only_the_softmax(page: tuple[Any, dict]) 
     assert not seen["errors"], seen["errors"]
 
 
-def test_a_substituted_model_is_named_at_the_top(site: Path) -> None:
+def test_a_substituted_model_is_named_at_the_top(site: Path, chromium: tuple[Any, str]) -> None:
     """When the site's model is too large for a page, the banner names both models and their SHA-256."""
-    if not Path(CHROMIUM).exists():
-        _skip_or_fail(f"{CHROMIUM} is missing (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
+    browser, base = chromium
     manifest = json.loads((site / "figures" / "live-model.json").read_text())
     big = {"name": "roberta-base-sentiment", "sha256": "ab" * 32, "parameters": 124_647_939, "float32_bytes": 498_591_756}
     substituted = {**manifest, "substituted": True, "site_model": big}
-    with serve(site) as base, sync_playwright() as p:
-        browser = launch(p)
-        context = browser.new_context()
-        context.route("**/figures/live-model.json", lambda r: r.fulfill(status=200, content_type="application/json",
-                                                                        body=json.dumps(substituted)))
-        tab = context.new_page()
-        tab.goto(base + "try-it/", wait_until="networkidle")
-        tab.wait_for_selector("#rm-tryit[data-ready='true']", timeout=30_000)
-        banner = tab.locator(".rm-tryit-model").text_content()
-        browser.close()
+    context = browser.new_context()
+    context.route("**/figures/live-model.json", lambda r: r.fulfill(status=200, content_type="application/json",
+                                                                    body=json.dumps(substituted)))
+    tab = context.new_page()
+    tab.goto(base + "try-it/", wait_until="networkidle")
+    tab.wait_for_selector("#rm-tryit[data-ready='true']", timeout=30_000)
+    banner = tab.locator(".rm-tryit-model").text_content()
+    context.close()
     assert "runs the embedded model, not the site's model" in banner
     assert big["name"] in banner and big["sha256"][:12] in banner
     assert manifest["model"]["name"] in banner and manifest["model"]["sha256"] in banner
