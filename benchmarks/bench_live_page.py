@@ -15,7 +15,8 @@ counts them, ``<s>`` and ``</s>`` included):
    ``classify_from_scratch``. Paired in time, so load from elsewhere on a shared machine
    falls on both alike.
 
-It prints medians and 90th percentiles, the ratio page / Python, whether the page meets
+Then, in Node (the same V8 engine), the CPU time of the page's forward pass alone, which
+a busy machine does not inflate. It prints medians and 90th percentiles, the ratio page / Python, whether the page meets
 the target (under 50 ms at 64 tokens), and the bytes the page transferred to load (a
 fresh browser context, weights included), by file.
 """
@@ -138,6 +139,19 @@ def python_timer(loaded, texts: dict[int, str]):
     return step, out
 
 
+def forward_cpu_ms(site: Path) -> dict[str, float] | None:
+    """Median CPU milliseconds of math.js's forward pass per length, measured by live_forward_cpu.mjs in Node."""
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("node") is None:
+        return None
+    script = Path(__file__).resolve().parent / "live_forward_cpu.mjs"
+    run = subprocess.run(["node", str(script), str(site / "figures"), *map(str, LENGTHS)], capture_output=True, text=True)
+    return json.loads(run.stdout) if run.returncode == 0 else None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--site", type=Path, default=os.environ.get("ROBERTA_MATH_SITE_DIR"),
@@ -169,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
     for n in LENGTHS:
         f, w, r = (statistics.median(parts[(n, k)]) for k in ("forward_ms", "worker_round_trip_ms", "render_ms"))
         print(f"{n:>6}  {f:>6.1f} ms / {w:>6.1f} ms / {r:>6.1f} ms")
+    cpu = forward_cpu_ms(Path(args.site))
+    if cpu:
+        print("the same forward pass in Node (same V8 engine), median CPU time, unaffected by other processes: " +
+              ", ".join(f"{n} tokens {cpu[str(n)]:.1f} ms" for n in LENGTHS))
+    print(f"load average of this machine at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     at64 = statistics.median(page[64])
     print(f"target: keystroke to probabilities under {TARGET_MS_AT_64:.0f} ms at 64 tokens: "
           f"{'met' if at64 < TARGET_MS_AT_64 else 'NOT met'} ({at64:.1f} ms)")
