@@ -71,23 +71,39 @@ REVEAL_TAB_JS = """img => {
 
 
 @pytest.fixture(scope="module")
-def phone(site_url: str) -> Iterator[Any]:
+def chromium(site_url: str) -> Iterator[Any]:
     _require_browser()
     from playwright.sync_api import sync_playwright
 
     from site_tools import browser
 
     with sync_playwright() as p:
-        chromium = browser.launch(p)
-        context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
-        yield context
-        context.close()
-        chromium.close()
+        launched = browser.launch(p)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def phone(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    yield context
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def desktop(chromium: Any) -> Iterator[Any]:
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    yield context
+    context.close()
 
 
 @pytest.mark.parametrize("page_path", source_pages())
-def test_nothing_wider_than_a_phone_except_what_says_it_scrolls(phone: Any, site_url: str, page_path: str) -> None:
-    page = phone.new_page()
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_nothing_wider_than_a_phone_except_what_says_it_scrolls(
+    request: pytest.FixtureRequest, site_url: str, page_path: str, device: str
+) -> None:
+    """At 390 px (a phone) and at 1400 px (a desktop, where wide tables also occur)."""
+    page = request.getfixturevalue(device).new_page()
     page.goto(site_url + page_path, wait_until="networkidle")
     page.evaluate("document.fonts.ready")
     # Pages that draw with their own script (the explorer, Try it) settle within a few seconds.
