@@ -147,3 +147,27 @@ def test_mask_shape_error_for_unbatched_scores_has_no_padding_hint() -> None:
     )
     _, w = self_attention(q, k, v, torch.tensor([1, 0, 1]))  # the right length is accepted
     assert torch.all(w[:, 1] == 0)
+
+
+# ----------------------------------------------------------------------------- embeddings
+
+
+@pytest.mark.parametrize("padding_idx", [1, 0])
+def test_position_table_boundary(padding_idx: int) -> None:
+    """A table of 8 positions holds 8 - padding_idx - 1 tokens: the longest input fits, one more is refused."""
+    import torch.nn.functional as F
+
+    from roberta_math.math import EmbeddingWeights, roberta_embeddings
+
+    gen = torch.Generator().manual_seed(0)
+    w = EmbeddingWeights(*(torch.randn(n, 4, generator=gen) for n in (10, 8, 1)), torch.ones(4), torch.zeros(4))
+    most = 8 - padding_idx - 1
+    ids = torch.full((1, most), 5)
+    out = roberta_embeddings(ids, w, padding_idx=padding_idx)
+    positions = torch.arange(padding_idx + 1, padding_idx + 1 + most)  # by hand; the last is row 7
+    assert positions[-1] == 7
+    expected = F.layer_norm(w.word[ids[0]] + w.position[positions] + w.token_type[0], (4,), eps=1e-5)
+    torch.testing.assert_close(out[0], expected)
+    with pytest.raises(ValueError) as info:
+        roberta_embeddings(torch.full((1, most + 1), 5), w, padding_idx=padding_idx)
+    assert str(info.value) == f"the input has {most + 1} tokens but the position table allows at most {most}"
