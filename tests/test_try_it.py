@@ -84,13 +84,14 @@ def chromium(site: Path) -> Iterator[tuple[Any, str]]:
 @pytest.fixture(scope="module")
 def page(chromium: tuple[Any, str]) -> Iterator[tuple[Any, dict[str, list]]]:
     browser, base = chromium
-    seen: dict[str, list] = {"hosts": [], "blocked": [], "errors": [], "failed": []}
+    seen: dict[str, list] = {"hosts": [], "urls": [], "blocked": [], "errors": [], "failed": []}
     # one context, shared by the tests that type into the page
     context = browser.new_context(viewport={"width": 1400, "height": 900})
 
     def route(r: Any) -> None:
         host = urlsplit(r.request.url).hostname
         seen["hosts"].append(host)
+        seen["urls"].append(r.request.url)
         if host != "127.0.0.1":
             seen["blocked"].append(r.request.url)
             r.abort()
@@ -166,6 +167,8 @@ def test_typed_sentences_match_predict_and_transformers(page: tuple[Any, dict], 
     print(f"\nmax |page - predict| probability {worst_p:.3e}, max |page - transformers| logit {worst_z:.3e}")
     assert worst_p <= TOLERANCE and worst_z <= TOLERANCE
     assert set(seen["hosts"]) == {"127.0.0.1"} and not seen["blocked"], seen["blocked"]
+    # the worker's own fetches went through the same check
+    assert any(url.endswith("/figures/live-model.bin") for url in seen["urls"]), seen["urls"]
     assert not seen["failed"] and not seen["errors"], (seen["failed"], seen["errors"])
 
 
