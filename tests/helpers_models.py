@@ -162,3 +162,25 @@ def file_sha256(path: Path) -> str:
     """SHA-256 of a file, computed here independently of the project's code."""
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def randomise_biases_and_layer_norms(model, *, seed: int, bias_std: float = 0.5, gain_std: float = 0.2):
+    """Draw every bias, LayerNorm shift and LayerNorm gain at random, in place; return ``model``.
+
+    transformers' ``_init_weights`` sets every bias and LayerNorm shift to 0 and every gain to 1,
+    so a model straight from its constructor cannot tell a forward or backward pass that drops
+    $b$, $\\gamma$ or $\\beta$ from one that uses them. Here biases and shifts are
+    $\\mathcal N(0, \\text{bias\\_std}^2)$ and gains $1 + \\mathcal N(0, \\text{gain\\_std}^2)$,
+    from their own generator (the matrices are left as they are).
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=generator, dtype=torch.float64).to(p.dtype)
+            if "LayerNorm.weight" in name:
+                p.copy_(1 + gain_std * noise)
+            elif name.endswith("bias"):  # linear biases and LayerNorm shifts
+                p.copy_(bias_std * noise)
+    return model

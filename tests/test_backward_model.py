@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from transformers import RobertaConfig, RobertaForSequenceClassification
 
+from helpers_models import randomise_biases_and_layer_norms
 from roberta_math.math import attention as attention_module
 from roberta_math.math import encoder as encoder_module
 from roberta_math.model.backward import gradients_from_scratch
@@ -30,7 +31,11 @@ def _model(shape: dict, seed: int, dtype: torch.dtype, initializer_range: float 
     config = RobertaConfig(**shape, num_labels=3, pad_token_id=1, bos_token_id=0, eos_token_id=2,
                            initializer_range=initializer_range)
     config._attn_implementation = "eager"
-    return RobertaForSequenceClassification(config).to(dtype).eval()
+    # random biases, LayerNorm shifts and gains (transformers starts them at 0, 0 and 1); biases
+    # of 2.5 x initializer_range: at roberta-base's shape, biases of 0.5 saturate the softmax and
+    # shrink the last layer's query gradient from about 6e-2 to 3e-6 (norm)
+    model = RobertaForSequenceClassification(config)
+    return randomise_biases_and_layer_norms(model, seed=seed, bias_std=2.5 * initializer_range).to(dtype).eval()
 
 
 def _padded_batch(vocab: int, lengths: list[int], seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

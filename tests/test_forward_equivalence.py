@@ -6,6 +6,7 @@ import pytest
 import torch
 from transformers import RobertaConfig, RobertaForSequenceClassification
 
+from helpers_models import randomise_biases_and_layer_norms
 from roberta_math.model.attention_weights import get_attention_weights
 from roberta_math.model.forward import classify_from_scratch
 
@@ -17,11 +18,14 @@ ROBERTA_BASE = dict(vocab_size=50265, hidden_size=768, num_hidden_layers=12, num
                     type_vocab_size=1)
 
 
-def _model(shape: dict, seed: int) -> RobertaForSequenceClassification:
+def _model(shape: dict, seed: int, bias_std: float = 0.5) -> RobertaForSequenceClassification:
     torch.manual_seed(seed)
     config = RobertaConfig(**shape, num_labels=3, pad_token_id=1, bos_token_id=0, eos_token_id=2)
     config._attn_implementation = "eager"  # sdpa returns no attention probabilities
-    return RobertaForSequenceClassification(config).eval()
+    # transformers starts every bias at 0 and every LayerNorm at gamma = 1, beta = 0: draw them at
+    # random, or a forward pass that dropped them would pass
+    model = RobertaForSequenceClassification(config)
+    return randomise_biases_and_layer_norms(model, seed=seed, bias_std=bias_std).eval()
 
 
 def _padded_batch(vocab: int, lengths: list[int], seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,10 +51,10 @@ def _check(model, ids, mask) -> tuple[float, float]:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_small_model_matches_transformers(seed: int) -> None:
     model = _model(SMALL, seed)
-    # random weights are N(0, 0.02): scale them up so the test exercises non-trivial attention
+    # random matrices are N(0, 0.02): scale them up so the test exercises non-trivial attention
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "LayerNorm" not in name:
+            if "LayerNorm" not in name and not name.endswith("bias"):
                 p.mul_(10)
     ids, mask = _padded_batch(SMALL["vocab_size"], [20, 7, 13, 3], seed)
     logit_diff, attn_diff = _check(model, ids, mask)
@@ -60,7 +64,9 @@ def test_small_model_matches_transformers(seed: int) -> None:
 
 @pytest.mark.slow
 def test_roberta_base_shape_matches_transformers() -> None:
-    model = _model(ROBERTA_BASE, 0)
+    # biases 2.5 x the matrices' N(0, 0.02^2) scale, as the small model's 0.5 is 2.5 x its 0.2:
+    # biases of 0.5 here would swamp X W^T (std about 0.55) and saturate the softmax
+    model = _model(ROBERTA_BASE, 0, bias_std=0.05)
     assert model.config.max_position_embeddings == 514
     ids, mask = _padded_batch(ROBERTA_BASE["vocab_size"], [24, 9, 17], 0)
     logit_diff, attn_diff = _check(model, ids, mask)
@@ -69,11 +75,11 @@ def test_roberta_base_shape_matches_transformers() -> None:
 
 
 def _scaled(model: RobertaForSequenceClassification) -> RobertaForSequenceClassification:
-    """Weights x10 (LayerNorms kept): random N(0, 0.02) weights give logits of about 0.01, where
+    """Weight matrices x10 (biases and LayerNorms kept): with random N(0, 0.02) matrices the logits of
     two different sentences differ by less than a test's tolerance."""
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "LayerNorm" not in name:
+            if "LayerNorm" not in name and not name.endswith("bias"):
                 p.mul_(10)
     return model
 

@@ -6,7 +6,8 @@ $$X^{(0)} = \operatorname{Embed}(x), \quad X^{(\ell)} = \operatorname{EncoderLay
 with $X^{(L)}_1$ the last layer's row for ``<s>`` (symbols: the site's notation page). The
 equivalence tests check that this reproduces ``transformers``' logits to within 1e-4 and
 every layer's attention probabilities to within 1e-5, on random float32 models in
-evaluation mode with right padding, a compact one and one of the roberta-base shape.
+evaluation mode with right padding, a compact one and one of the roberta-base shape, whose
+biases and LayerNorm parameters are random too (not ``transformers``' zeros and ones).
 """
 
 from __future__ import annotations
