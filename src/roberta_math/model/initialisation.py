@@ -1,8 +1,10 @@
 r"""The attention scores of a freshly initialised RoBERTa: derived, then measured.
 
-RoBERTa (like BERT) initialises every weight matrix from $\mathcal{N}(0, \sigma^2)$ with
+transformers' RoBERTa initialises every weight matrix from $\mathcal{N}(0, \sigma^2)$ with
 $\sigma = 0.02$ (``initializer_range``), biases at 0, LayerNorm at $\gamma = 1$,
-$\beta = 0$ (``_init_weights`` in transformers' ``modeling_roberta.py``). The input of
+$\beta = 0$ (``_init_weights`` in transformers' ``modeling_roberta.py``; BERT's released
+code, ``create_initializer`` in google-research/bert's ``modeling.py``, uses a normal
+truncated at $\pm 2\sigma$ instead, of variance $0.774\,\sigma^2$). The input of
 the first layer is the output of the embeddings' LayerNorm, so every row $x$ has mean
 0 and mean square $v/(v + \epsilon) \approx 1$: $\lVert x \rVert^2 \approx d$.
 
@@ -20,9 +22,10 @@ $$
 $$
 
 whatever the head size: $(0.02^2 \cdot 768)^2 \approx 0.094$ for roberta-base. The
-$1/\sqrt{d_h}$ scaling keeps scores at unit variance only when the components of $q$
-and $k$ have unit variance; at initialisation they have variance $\sigma^2 d \approx
-0.31$, so the scores start far below 1 and every softmax row starts close to uniform.
+$1/\sqrt{d_h}$ scaling gives scores of unit variance when the components of $q$ and $k$
+have zero mean and variances whose product is 1 (unit variances, for instance); at
+initialisation they have variance $\sigma^2 d \approx 0.31$ each, so the scores start far
+below 1 and every softmax row starts close to uniform.
 """
 
 from __future__ import annotations
