@@ -3,19 +3,27 @@ r"""A strong non-neural reference: TF-IDF n-grams and multinomial logistic regre
 Every text becomes one sparse vector, the concatenation of two TF-IDF blocks learnt on
 the training texts only: word 1- and 2-grams, and character 2- to 5-grams taken inside
 word boundaries (so ``"goood"`` still shares ``"goo"`` and ``"od"`` with ``"good"``).
-A term :math:`t` of text :math:`d` weighs
+A term :math:`\omega` of training text :math:`i` weighs
 
-$$ w_{t,d} = \bigl(1 + \log \operatorname{tf}_{t,d}\bigr)\,
-   \Bigl(1 + \log \frac{1 + N}{1 + \operatorname{df}_t}\Bigr), $$
+$$ w_{\omega,i} = \bigl(1 + \log \operatorname{tf}_{\omega,i}\bigr)\,
+   \Bigl(1 + \log \frac{1 + N}{1 + \operatorname{df}_\omega}\Bigr), $$
 
-with :math:`N` training texts, :math:`\operatorname{df}_t` of which contain :math:`t`;
+with :math:`N` training texts, :math:`\operatorname{df}_\omega` of which contain :math:`\omega`;
 each block is then scaled to unit length. A multinomial logistic regression maps the
-vector :math:`x` to class probabilities
+row vector :math:`\chi_i \in \mathbb R^{1 \times N_\text{feat}}` of text :math:`i` to class
+probabilities (the site's row convention)
 
-$$ p(y = k \mid x) = \operatorname{softmax}(W x + b)_k, \qquad W \in \mathbb R^{3 \times |V|}, $$
+$$ p_i = \operatorname{softmax}\bigl(\chi_i W_\text{lr}^\top + b_\text{lr}\bigr), \qquad
+   W_\text{lr} \in \mathbb R^{C \times N_\text{feat}}, $$
 
-fitted by minimising the mean cross-entropy plus :math:`\frac{1}{2C}\lVert W \rVert^2`
-with :math:`C = 1`. The settings are fixed in advance and never tuned on any split.
+fitted by minimising
+
+$$ \frac{1}{N} \sum_{i=1}^{N} -\log p_{i, y_i} + \frac{1}{2\, C_\text{reg} N} \lVert W_\text{lr} \rVert^2 $$
+
+with :math:`C_\text{reg} = 1`: scikit-learn's ``LogisticRegression(C=C_reg)`` minimises
+:math:`C_\text{reg} \sum_i -\log p_{i, y_i} + \frac12 \lVert W_\text{lr} \rVert^2`, the same
+objective times :math:`C_\text{reg} N`; the bias is not penalised (default solver, lbfgs).
+The settings are fixed in advance and never tuned on any split.
 
 ``roberta-math compare`` reports it under ``test`` as ``tfidf_logreg``
 (:func:`tfidf_logreg`, registered in

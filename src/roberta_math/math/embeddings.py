@@ -140,9 +140,11 @@ def layer_norm_backward(
     \mathrm{d}\gamma = \sum_{\text{rows}} \mathrm{d}y \odot \hat{x}, \qquad
     \mathrm{d}\beta = \sum_{\text{rows}} \mathrm{d}y,$$
 
-    where $\overline{v} = \frac{1}{d}\sum_i v_i$. The two subtracted terms remove the parts of
-    $g$ that would move the mean or the variance, which LayerNorm undoes: $\mathrm{d}x$ sums to 0
-    and is orthogonal to $\hat{x}$.
+    where $\overline{v} = \frac{1}{d}\sum_i v_i$. The first subtracted term removes the part of
+    $g$ that would move the mean, which LayerNorm undoes: $\mathrm{d}x$ sums to 0. The second
+    removes the part along $\hat{x}$ only for $\epsilon = 0$: as $\lVert\hat{x}\rVert^2 =
+    d\,\sigma^2/(\sigma^2+\epsilon)$, $\langle \mathrm{d}x, \hat{x}\rangle =
+    \frac{\epsilon}{\sigma^2+\epsilon} \langle g, \hat{x}\rangle / s$.
 
     - ``grad_output``: $\mathrm{d}y$ ``(..., d)``; ``x``: the forward input ``(..., d)``; ``gamma``: ``(d,)``.
     - Returns $\mathrm{d}x$ ``(..., d)``, $\mathrm{d}\gamma$ ``(d,)``, $\mathrm{d}\beta$ ``(d,)``.
