@@ -160,8 +160,7 @@ def config_bytes(**config: object) -> bytes:
 
 def file_sha256(path: Path) -> str:
     """SHA-256 of a file, computed here independently of the project's code."""
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()  # (hashlib.file_digest needs Python 3.11)
 
 
 def randomise_biases_and_layer_norms(model, *, seed: int, bias_std: float = 0.5, gain_std: float = 0.2):
