@@ -18,7 +18,9 @@ Where the files come from, in order:
    SHA-256 equals :data:`SDIST_SHA256` (a wrong or truncated file is discarded and
    fetched again once, then refused).
 
-Labels follow the paper: with the valence normalised to :math:`[-1, 1]`,
+Labels apply the VADER paper's :math:`\pm 0.05` thresholds (stated there for VADER's
+normalised score) to the valence normalised to :math:`[-1, 1]`; the paper does not say how
+it classed the human ratings, so this is this project's reading:
 
 $$ y = \begin{cases} 0 \text{ (negative)} & v/4 \le -0.05 \\
                      2 \text{ (positive)} & v/4 \ge +0.05 \\
@@ -109,7 +111,7 @@ def label_from_valence(valence: float) -> int:
     $$ y(v) = 0 \text{ if } v/4 \le -0.05,\quad 2 \text{ if } v/4 \ge 0.05,\quad 1 \text{ otherwise} $$
 
     Dividing by 4 is exact in binary floating point, so ``-0.2`` lands exactly on the
-    boundary and is negative, as the paper's ``<=`` says.
+    boundary and is negative, as the ``<=`` of the paper's rule for scores says.
 
     >>> [label_from_valence(v) for v in (-0.2, -0.199, 0.0, 0.199, 0.2, 3.5)]
     [0, 1, 1, 1, 2, 2]

@@ -7,8 +7,9 @@ sum :math:`x` into :math:`(-1, 1)`:
 $$ \text{compound} = \frac{x}{\sqrt{x^2 + \alpha}}, \qquad \alpha = 15 $$
 
 The paper turns any score on :math:`[-1, 1]` into a class with thresholds
-:math:`\pm 0.05` (the same rule that turns the human mean valence :math:`v/4` into a
-label, see :func:`roberta_math.data.corpus.label_from_valence`):
+:math:`\pm 0.05` (this project applies the same rule to the human mean valence
+:math:`v/4`, see :func:`roberta_math.data.corpus.label_from_valence`; the paper does not
+say how it classed the ratings):
 
 $$ \hat y = 0 \text{ if } c \le -0.05, \quad 2 \text{ if } c \ge 0.05, \quad 1 \text{ otherwise.} $$
 

@@ -115,7 +115,7 @@ sdist SHA-256 `{metrics['corpus']['sdist_sha256']}`).
 > {metrics['corpus']['citation']}
 
 Labels: valence / 4 <= -0.05 negative, >= 0.05 positive, otherwise neutral (the VADER
-paper's thresholds). Split: 80/10/10 train/validation/test, stratified per (domain, label),
+paper's thresholds for its scores, applied to the ratings by this project). Split: 80/10/10 train/validation/test, stratified per (domain, label),
 seed {split['seed']}; {split['algorithm']}. Sizes {split['sizes']['train']} / {split['sizes']['validation']} /
 {split['sizes']['test']}; split fingerprint (SHA-256 over the sorted ids of each split)
 `{split['fingerprint_sha256']}`. The tokenizer and both training stages saw the training
