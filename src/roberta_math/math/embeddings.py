@@ -132,11 +132,11 @@ def layer_norm_backward(
 ) -> tuple[Tensor, Tensor, Tensor]:
     r"""Vector-Jacobian product of :func:`layer_norm`: gradients of the input, the gain and the shift.
 
-    With $s = \sqrt{\sigma^2 + \epsilon}$ and $\hat{x} = (x - \mu)/s$, so $y = \gamma \odot \hat{x} + \beta$,
+    With $\sigma_\epsilon = \sqrt{\sigma^2 + \epsilon}$ and $\hat{x} = (x - \mu)/\sigma_\epsilon$, so $y = \gamma \odot \hat{x} + \beta$,
     write $g = \mathrm{d}y \odot \gamma$. Differentiating $\mu$ and $\sigma^2$ with respect to every
     $x_j$ (both depend on all $d$ entries) gives, per vector,
 
-    $$\mathrm{d}x = \frac{1}{s}\Big(g - \overline{g} - \hat{x}\; \overline{g \odot \hat{x}}\Big), \qquad
+    $$\mathrm{d}x = \frac{1}{\sigma_\epsilon}\Big(g - \overline{g} - \hat{x}\; \overline{g \odot \hat{x}}\Big), \qquad
     \mathrm{d}\gamma = \sum_{\text{rows}} \mathrm{d}y \odot \hat{x}, \qquad
     \mathrm{d}\beta = \sum_{\text{rows}} \mathrm{d}y,$$
 
@@ -144,7 +144,7 @@ def layer_norm_backward(
     $g$ that would move the mean, which LayerNorm undoes: $\mathrm{d}x$ sums to 0. The second
     removes the part along $\hat{x}$ only for $\epsilon = 0$: as $\lVert\hat{x}\rVert^2 =
     d\,\sigma^2/(\sigma^2+\epsilon)$, $\langle \mathrm{d}x, \hat{x}\rangle =
-    \frac{\epsilon}{\sigma^2+\epsilon} \langle g, \hat{x}\rangle / s$.
+    \frac{\epsilon}{\sigma^2+\epsilon} \langle g, \hat{x}\rangle / \sigma_\epsilon$.
 
     - ``grad_output``: $\mathrm{d}y$ ``(..., d)``; ``x``: the forward input ``(..., d)``; ``gamma``: ``(d,)``.
     - Returns $\mathrm{d}x$ ``(..., d)``, $\mathrm{d}\gamma$ ``(d,)``, $\mathrm{d}\beta$ ``(d,)``.
@@ -161,7 +161,7 @@ def layer_norm_backward(
     """
     d = x.size(-1)
     mean = x.mean(dim=-1, keepdim=True)  # (..., 1)
-    rstd = 1.0 / torch.sqrt(((x - mean) ** 2).mean(dim=-1, keepdim=True) + eps)  # (..., 1) = 1/s
+    rstd = 1.0 / torch.sqrt(((x - mean) ** 2).mean(dim=-1, keepdim=True) + eps)  # (..., 1) = 1/sigma_eps
     x_hat = (x - mean) * rstd  # (..., d)
     g = grad_output * gamma  # (..., d)
     grad_x = rstd * (g - g.mean(dim=-1, keepdim=True) - x_hat * (g * x_hat).mean(dim=-1, keepdim=True))
