@@ -12,8 +12,9 @@ $$
 
 and :func:`row_centred_score_variance` averages it over every real query row $i$ of every
 sentence: one number per head, ``(layers, heads)``. It is a property of the scores
-themselves, so it does not depend on the basis of the head's $d_h$ dimensions (turning
-the columns of $W_Q^{[h]}$ and $W_K^{[h]}$ by the same rotation changes no score), and
+themselves, so it does not depend on the basis of the head's $d_h$ dimensions (replacing
+$W_Q^{[h]}, b_Q^{[h]}, W_K^{[h]}, b_K^{[h]}$ by $R W_Q^{[h]}, R b_Q^{[h]}, R W_K^{[h]},
+R b_K^{[h]}$ for one orthogonal $R$ changes no score), and
 padded keys and queries are left out.
 
 :func:`initialised_like` builds the same architecture with fresh random weights, so the
