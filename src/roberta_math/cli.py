@@ -70,6 +70,7 @@ EXTERNAL_SUBCOMMANDS: tuple[str, ...] = (
     "roberta_math.evaluation.compare_cli:SUBCOMMAND",
     "roberta_math.figures.cli:SUBCOMMAND",
     "roberta_math.experiments.cli:SUBCOMMAND",
+    "roberta_math.interpret.cli:SUBCOMMAND",
 )
 
 

@@ -1,0 +1,138 @@
+r"""One sentence in, one attribution per token out: the methods of this package behind one call.
+
+:func:`explain` tokenizes a text as the model's tokenizer does, runs one method and returns
+the tokens, their scores $\phi_t$, the class $c$ explained and, for Integrated Gradients, the
+completeness error. ``roberta-math explain`` prints it; the faithfulness measures and the
+site's figures call it too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+
+from roberta_math.errors import UserError
+
+METHODS: dict[str, str] = {
+    "ig": "Integrated Gradients from the <mask> baseline (Gauss-Legendre)",
+    "gradxinput": "gradient x input, G_t e_t^T",
+    "gradient": "gradient L2 norm, ||G_t||",
+    "rollout": "attention rollout, <s> row",
+    "occlusion": "leave-one-out occlusion, token replaced by <mask>",
+    "occlusion-remove": "leave-one-out occlusion, token removed",
+}
+"""The method names :func:`explain` accepts, with a one-line description each."""
+
+
+@dataclass
+class Explanation:
+    """What :func:`explain` returns; :meth:`as_dict` is what ``--json`` prints."""
+
+    text: str
+    method: str
+    tokens: list[str]  # each token as text (byte-level BPE decoded), <s> and </s> included
+    scores: list[float]  # phi_t, one per token
+    label: str  # the class c explained
+    logits: dict[str, float]  # z, by label name
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. IG's completeness error and steps
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready copy."""
+        return asdict(self)
+
+
+def token_texts(tokenizer: Any, ids: list[int]) -> list[str]:
+    """Each id decoded alone (``Ġgood`` becomes ``" good"``), special tokens as their names."""
+    special = set(getattr(tokenizer, "all_special_ids", []))
+    return [tokenizer.convert_ids_to_tokens(i) if i in special else tokenizer.decode([i]) for i in ids]
+
+
+def explain(
+    text: str,
+    loaded: Any,
+    method: str = "ig",
+    *,
+    label: str | None = None,
+    steps: int = 50,
+) -> Explanation:
+    r"""Attribute the logit $z_c$ of one text to its tokens with ``method`` (a key of :data:`METHODS`).
+
+    - ``loaded``: a :class:`~roberta_math.model.loading.LoadedModel`; ``label``: the class to
+      explain by name (default: the predicted one); ``steps``: $m$ for Integrated Gradients.
+    - Raises :class:`~roberta_math.errors.UserError` (one line) for an empty text, a text longer
+      than the model's positions, an unknown method or label.
+
+    >>> from roberta_math.model.loading import load_model
+    >>> e = explain("What a wonderful day", load_model("embedded"), "occlusion")
+    >>> e.tokens, e.label
+    (['<s>', 'What', ' a', ' wonderful', ' day', '</s>'], 'positive')
+    >>> max(range(6), key=lambda t: e.scores[t])  # the token whose masking costs most
+    3
+    """
+    from roberta_math.interpret.gradients import (
+        gradient_norm,
+        gradient_x_input,
+        input_embeddings,
+        logits_from_embeddings,
+    )
+    from roberta_math.interpret.integrated_gradients import integrated_gradients
+    from roberta_math.interpret.occlusion import occlusion
+    from roberta_math.interpret.rollout import rollout_from_start
+    from roberta_math.model.forward import encode_from_scratch
+    from roberta_math.model.loading import quiet_transformers
+    from roberta_math.model.weights import read_weights
+
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    if not text.strip():
+        raise UserError("nothing to explain: give a non-empty text")
+    tokenizer = loaded.tokenizer
+    with quiet_transformers():  # no "longer than the maximum" log line: the error below says it once
+        ids_list = tokenizer(text)["input_ids"]
+    if len(ids_list) > loaded.max_tokens:
+        raise UserError(f"the text has {len(ids_list)} tokens but the model reads at most {loaded.max_tokens}: shorten it")
+    weights = read_weights(loaded.model)
+    if weights.head_dense is None:
+        raise UserError("this model has no classification head: explain needs a sentiment classifier")
+    ids = torch.tensor([ids_list])  # (1, n)
+    with torch.no_grad():
+        logits = logits_from_embeddings(weights, ids, input_embeddings(weights, ids))[0]  # (num_labels,)
+    labels = list(loaded.labels)
+    columns = list(loaded.label_columns)
+    if label is None:
+        column = int(logits.argmax())
+        label = labels[columns.index(column)]
+    elif label not in labels:
+        raise UserError(f"unknown label {label!r}: use one of {', '.join(labels)}")
+    column = columns[labels.index(label)]
+    extra: dict[str, Any] = {}
+    mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else 4
+    specials = (tokenizer.bos_token_id or 0, tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 2)
+    if method == "ig":
+        result = integrated_gradients(weights, ids, column, baseline_id=mask_id, steps=steps)
+        scores = result.attributions[0]
+        extra = {"steps": steps, "rule": "gausslegendre", "baseline": "<mask>",
+                 "completeness_error": float(result.completeness_error[0]),
+                 "logit": float(result.logit[0]), "baseline_logit": float(result.baseline_logit[0])}
+    elif method == "gradxinput":
+        scores = gradient_x_input(weights, ids, column)[0]
+    elif method == "gradient":
+        scores = gradient_norm(weights, ids, column)[0]
+    elif method == "rollout":
+        with torch.no_grad():
+            _, attentions = encode_from_scratch(weights, ids)
+        scores = rollout_from_start(attentions)[0]
+    else:
+        variant = "remove" if method == "occlusion-remove" else "mask"
+        scores = occlusion(weights, ids[0], column, variant=variant, mask_id=mask_id, special_ids=specials)
+    return Explanation(
+        text=text,
+        method=method,
+        tokens=token_texts(tokenizer, ids_list),
+        scores=[float(s) for s in scores],
+        label=label,
+        logits={name: float(logits[col]) for name, col in zip(labels, columns)},
+        extra=extra,
+    )
