@@ -126,8 +126,8 @@ def gelu_backward(grad_output: Tensor, x: Tensor) -> Tensor:
 
     - ``grad_output``: $\mathrm{d}y$; ``x``: the forward input (the pre-activation); same shape.
 
-    Unlike ReLU the slope is not 0 or 1: it dips below 0 for $x < -0.75$ (minimum about $-0.13$
-    near $x = -1.41$) and exceeds 1 for $x > 0.75$ (maximum about $1.13$ near $x = 1.41$).
+    Unlike ReLU the slope is not 0 or 1: it dips below 0 for $x < -0.752$ (minimum about $-0.13$
+    near $x = -1.41$) and exceeds 1 for $x > 0.752$ (maximum about $1.13$ near $x = 1.41$).
 
     Source: Hendrycks and Gimpel (2016), section 2; PyTorch's ``GeluBackward`` in
     ``aten/src/ATen/native/cpu/Activation.cpp``.

@@ -88,7 +88,7 @@ def adamw_step(
 
 
 def decoupled_weight_decay(params: dict[str, Tensor], weight_decay: float) -> dict[str, float]:
-    """The recipe's decay per parameter: ``weight_decay`` on matrices, 0 on biases and LayerNorm gains.
+    """The recipe's decay per parameter: ``weight_decay`` on matrices, 0 on biases and LayerNorm gains and shifts.
 
     >>> decoupled_weight_decay({"w": torch.zeros(2, 2), "b": torch.zeros(2)}, 0.01)
     {'w': 0.01, 'b': 0.0}
