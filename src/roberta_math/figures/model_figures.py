@@ -174,7 +174,7 @@ def tokenization_figure(text: str, rows: Sequence[dict[str, Any]], max_chars: in
 
 
 def example_attentions(loaded: LoadedModel, text: str) -> np.ndarray:
-    """Every layer's attention for ``text``, shape ``(layers, heads, seq, seq)``, via the seed's ``get_attention_weights``."""
+    """Every layer's attention for ``text``, shape ``(layers, heads, seq, seq)``, via the notebook's ``get_attention_weights``."""
     from roberta_math.model.attention_weights import get_attention_weights
 
     attention, _ = get_attention_weights(text, loaded.model, loaded.tokenizer)

@@ -35,7 +35,7 @@ def self_attention(
     - ``query``: $Q$, shape ``(..., seq_q, d_k)``; ``key``: $K$, ``(..., seq_k, d_k)``;
       ``value``: $V$, ``(..., seq_k, d_v)``.
     - ``mask``: nonzero/``True`` where a query may attend to a key, ``0``/``False`` where it
-      may not (the seed notebook's convention). Either ``(seq_k,)``, the same keys for every
+      may not (the convention of the notebook this site grew from). Either ``(seq_k,)``, the same keys for every
       query, or a tensor with as many dimensions as the scores ``(..., seq_q, seq_k)``, each of
       size 1 or the scores' size: a ``(batch, seq_k)`` padding mask is passed as
       ``mask[:, None, :]``, shape ``(batch, 1, seq_k)``. Any other shape raises ``ValueError``:

@@ -1,4 +1,4 @@
-"""The seed notebook's ``get_attention_weights``, completed."""
+"""``get_attention_weights`` of the notebook "RoBERTa Sentiment Analysis: Mathematical Breakdown", completed."""
 
 from __future__ import annotations
 
