@@ -13,9 +13,9 @@ import time
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers_models import randomise_biases_and_layer_norms
 from transformers import RobertaConfig, RobertaForSequenceClassification
 
-from helpers_models import randomise_biases_and_layer_norms
 from roberta_math.math import attention as attention_module
 from roberta_math.math import encoder as encoder_module
 from roberta_math.model.backward import gradients_from_scratch

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from helpers_models import randomise_biases_and_layer_norms
 from transformers import RobertaConfig, RobertaForSequenceClassification
 
-from helpers_models import randomise_biases_and_layer_norms
 from roberta_math.model.attention_weights import get_attention_weights
 from roberta_math.model.forward import classify_from_scratch
 

@@ -46,13 +46,16 @@ def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, eps: float = 1e-5) -> Ten
     A vector so large that its squares would overflow (beyond $\sqrt{\text{max} / d}/2$,
     about $3 \cdot 10^{17}$ in float32 for $d = 768$) is first divided by $c = \max_i |x_i|$,
     which leaves the result unchanged ($\epsilon$ becomes $\epsilon / c^2$): inputs of
-    $10^{20}$ normalise correctly, where ``torch.nn.functional.layer_norm`` returns 0 or NaN.
+    $10^{20}$ normalise correctly, where ``torch.nn.functional.layer_norm`` returns NaN or 0 (torch 2.13).
     Smaller vectors take the plain formula, bit for bit.
 
     >>> layer_norm(torch.tensor([1.0, 2.0, 3.0]), torch.ones(3), torch.zeros(3))
     tensor([-1.2247,  0.0000,  1.2247])
     >>> layer_norm(torch.tensor([1e20, 2e20, 3e20]), torch.ones(3), torch.zeros(3))
     tensor([-1.2247,  0.0000,  1.2247])
+    >>> F = torch.nn.functional  # torch 2.13's kernel on the same and a centred huge row
+    >>> F.layer_norm(torch.tensor([1e20, 2e20, 3e20]), (3,)), F.layer_norm(torch.tensor([-1e20, 0.0, 1e20]), (3,))
+    (tensor([nan, nan, nan]), tensor([0., 0., 0.]))
     """
     if not (math.isfinite(float(eps)) and float(eps) > 0):
         raise ValueError(f"eps must be a finite number > 0, got {eps}")

@@ -33,14 +33,14 @@ def linear_backward(grad_output: Tensor, x: Tensor, params: Linear) -> tuple[Ten
     r"""Vector-Jacobian product of :func:`linear`: gradients of the input, the weight and the bias.
 
     Write the rows of all leading dimensions as one matrix $X \in \mathbb{R}^{n \times d_\text{in}}$,
-    so $Y = X W^\top + b$, i.e. $Y_{ri} = \sum_j X_{rj} W_{ij} + b_i$. Given
-    $G = \partial \mathcal{L} / \partial Y$ (same shape as $Y$), the chain rule entry by entry gives
+    so $Y = X W^\top + b$, i.e. $Y_{ta} = \sum_{a'} X_{ta'} W_{aa'} + b_a$. Given
+    $\mathrm{d}Y = \partial \mathcal{L} / \partial Y$ (same shape as $Y$), the chain rule entry by entry gives
 
-    $$\frac{\partial \mathcal{L}}{\partial X} = G\, W, \qquad
-    \frac{\partial \mathcal{L}}{\partial W} = G^\top X, \qquad
-    \frac{\partial \mathcal{L}}{\partial b} = \sum_{r=1}^{n} G_{r,:}$$
+    $$\mathrm{d}X = \mathrm{d}Y\, W, \qquad
+    \mathrm{d}W = \mathrm{d}Y^\top X, \qquad
+    \mathrm{d}b = \sum_{t=1}^{n} (\mathrm{d}Y)_t$$
 
-    - ``grad_output``: $G$, ``(..., d_out)``; ``x``: the forward input $X$, ``(..., d_in)``;
+    - ``grad_output``: $\mathrm{d}Y$, ``(..., d_out)``; ``x``: the forward input $X$, ``(..., d_in)``;
       ``params``: the forward's weights, ``weight`` stored ``(d_out, d_in)``.
     - Returns $\partial\mathcal{L}/\partial X$ ``(..., d_in)`` and a :class:`Linear` holding
       $\partial\mathcal{L}/\partial W$ ``(d_out, d_in)`` and $\partial\mathcal{L}/\partial b$ ``(d_out,)``,
