@@ -205,3 +205,16 @@ def test_case_7_the_sites_provenance_table_names_it(twitter_dir: Path) -> None:
 
     table = html.unescape(model_markdown(model_summary(load_model(str(twitter_dir)))))
     assert "| preprocessing | <code>twitter-user-http</code> |" in table
+
+
+def test_compare_cache_key_changes_with_the_models_preprocessing():
+    """A cached comparison must not be served after the preprocessing changes (same weights)."""
+    import dataclasses
+
+    from roberta_math.evaluation.result_cache import model_checksum
+    from roberta_math.model.loading import load_model
+
+    plain = load_model("embedded")
+    twitter = dataclasses.replace(plain, preprocess="twitter-user-http")
+    assert model_checksum(plain) == model_checksum(dataclasses.replace(plain))
+    assert model_checksum(plain) != model_checksum(twitter)

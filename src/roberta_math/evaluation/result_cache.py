@@ -56,7 +56,7 @@ def evaluation_source_digest() -> str:
 
 
 def model_checksum(loaded: Any) -> str:
-    """SHA-256 identifying a loaded model: its weights, tokenizer and class-column order.
+    """SHA-256 identifying a loaded model: its weights, tokenizer, class-column order and preprocessing.
 
     The weights part is ``provenance.sha256`` (the SHA-256 of the weight files, see
     :class:`roberta_math.model.loading.Provenance`); without one, the tensors in memory
@@ -82,6 +82,8 @@ def model_checksum(loaded: Any) -> str:
     else:  # pragma: no cover - slow tokenizers have no serialised form
         digest.update(json.dumps(sorted(loaded.tokenizer.get_vocab().items())).encode())
     digest.update(repr(tuple(getattr(loaded, "label_columns", ()))).encode())
+    # The preprocessing changes the texts the model sees, so it changes every score.
+    digest.update(b"preprocess\0" + str(getattr(loaded, "preprocess", "none")).encode())
     return digest.hexdigest()
 
 
