@@ -53,7 +53,7 @@ def classification_head_backward(
 
     - ``grad_logits``: $\mathrm{d}z$ ``(batch, num_labels)``, e.g. from
       :func:`~roberta_math.math.loss.cross_entropy_grad`; ``hidden``: ``(batch, seq, d)``.
-    - Returns $\partial\mathcal{L}/\partial H$ ``(batch, seq, d)`` and the gradients of ``dense``
+    - Returns $\mathrm{d}X^{(L)}$ ``(batch, seq, d)`` and the gradients of ``dense``
       and ``out_proj`` as :class:`Linear`.
 
     Source: ``RobertaClassificationHead`` in ``transformers``' ``modeling_roberta.py`` for the

@@ -40,12 +40,12 @@ def _checked(logits: Tensor, labels: Tensor | int, name: str) -> tuple[Tensor, T
 def cross_entropy_loss(logits: Tensor, labels: Tensor | int) -> Tensor:
     r"""Mean negative log-likelihood of the true classes.
 
-    $$\mathcal{L} = -\frac{1}{N}\sum_{(z, y)} \log \operatorname{softmax}(z)_y ,$$
+    $$\mathcal{L} = -\frac{1}{B}\sum_{(z, y)} \log \operatorname{softmax}(z)_y ,$$
 
-    the sum running over the $N$ rows $(z, y)$ of logits and true class.
+    the sum running over the $B$ rows $(z, y)$ of logits and true class.
 
-    - ``logits``: $z$, ``(N, C)`` with ``labels`` $y$ ``(N,)``; or one example, ``(C,)`` with a
-      0-d ``labels`` (then $N = 1$). Labels are integer classes in ``[0, C)``.
+    - ``logits``: $z$, ``(B, C)`` with ``labels`` $y$ ``(B,)``; or one example, ``(C,)`` with a
+      0-d ``labels`` (then $B = 1$). Labels are integer classes in ``[0, C)``.
     - Any other shape, an empty batch, non-integer or out-of-range labels: ``ValueError``.
     - Uses log-softmax, so a confident wrong logit of $10^4$ gives a finite loss instead of ``inf``.
 
@@ -58,21 +58,21 @@ def cross_entropy_loss(logits: Tensor, labels: Tensor | int) -> Tensor:
     tensor(0.6931)
     """
     logits, labels = _checked(logits, labels, "cross_entropy_loss")
-    log_p = log_softmax(logits, dim=-1)  # (N, C) or (C,)
-    picked = log_p.gather(-1, labels.long().unsqueeze(-1)).squeeze(-1)  # (N,) = log p_{n, y_n}
+    log_p = log_softmax(logits, dim=-1)  # (B, C) or (C,)
+    picked = log_p.gather(-1, labels.long().unsqueeze(-1)).squeeze(-1)  # (B,) = log p_y of each row
     return -picked.mean()
 
 
 def cross_entropy_grad(logits: Tensor, labels: Tensor | int) -> Tensor:
     r"""Gradient of :func:`cross_entropy_loss` (the *mean* over the batch) with respect to the logits, in closed form.
 
-    $$\frac{\partial \mathcal{L}}{\partial z} = \frac{1}{N}\big(\operatorname{softmax}(z) - e_y\big)
-    \quad \text{for each of the } N \text{ rows } (z, y)$$
+    $$\frac{\partial \mathcal{L}}{\partial z} = \frac{1}{B}\big(\operatorname{softmax}(z) - e_y\big)
+    \quad \text{for each of the } B \text{ rows } (z, y)$$
 
     $e_{y}$ is the one-hot vector of the true class. Each row sums to 0, and the true
-    class's entry $(p_y - 1)/N$ is $\le 0$ while every other entry $p_c/N$ is $\ge 0$ (all are 0
+    class's entry $(p_y - 1)/B$ is $\le 0$ while every other entry $p_c/B$ is $\ge 0$ (all are 0
     once $p_y = 1$). Shapes as in :func:`cross_entropy_loss`:
-    ``(N, C)`` with ``(N,)`` labels, or one example ``(C,)`` with a 0-d label ($N = 1$);
+    ``(B, C)`` with ``(B,)`` labels, or one example ``(C,)`` with a 0-d label ($B = 1$);
     the result has the shape of ``logits``.
 
     >>> cross_entropy_grad(torch.tensor([[0.0, 0.0]]), torch.tensor([1]))

@@ -4,7 +4,7 @@ The forward pass of :mod:`roberta_math.model.forward` is run again with each lay
 the activations its backward needs; then the chain rule runs from the loss back to the
 embeddings, one vector-Jacobian product per step:
 
-$$\frac{\partial \mathcal{L}}{\partial z} = \frac{1}{N}(p - e_y)
+$$\frac{\partial \mathcal{L}}{\partial z} = \frac{1}{B}(p - e_y)
 \;\to\; \text{head} \;\to\; \text{layer } L \;\to\; \cdots \;\to\; \text{layer } 1
 \;\to\; \text{embeddings}$$
 
@@ -165,7 +165,7 @@ def gradients_from_scratch(
 ) -> tuple[Tensor, dict[str, Tensor]]:
     r"""The mean cross-entropy and the gradient of every parameter, without autograd.
 
-    $$\mathcal{L} = -\frac{1}{N}\sum_n \log \operatorname{softmax}(z_n)_{y_n}, \qquad
+    $$\mathcal{L} = -\frac{1}{B}\sum_{(z, y)} \log \operatorname{softmax}(z)_y, \qquad
     \frac{\partial \mathcal{L}}{\partial \theta} \text{ for every } \theta \in \texttt{model.state\_dict()}$$
 
     - ``model``: a ``transformers`` ``RobertaForSequenceClassification``; only ``model.state_dict()``
@@ -190,7 +190,7 @@ def gradients_from_scratch(
     weights = read_weights(model)
     logits, cache = forward_with_cache(weights, input_ids, attention_mask)  # (batch, num_labels)
     loss = cross_entropy_loss(logits, labels)
-    grad_logits = cross_entropy_grad(logits, labels)  # (batch, num_labels) = (p - e_y) / N
+    grad_logits = cross_entropy_grad(logits, labels)  # (batch, num_labels) = (p - e_y) / B
     grads = backward_from_logits(grad_logits, weights, cache, record)
     names = list(model.state_dict())
     named = named_gradients(grads, "roberta." if any(k.startswith("roberta.") for k in names) else "")
