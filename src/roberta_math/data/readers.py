@@ -265,13 +265,18 @@ def _record_rows(
         yield _finish_row(name, line, text, label, label_column is not None, label_column or "")
 
 
+_NUL_STAND_IN = "\ud800"
+
+
 def _csv_records(lines: _PhysicalLines) -> Iterator[tuple[int, list[str]]]:
     ends: list[str] = []
 
     def remember(physical: Iterable[str]) -> Iterator[str]:
         for line in physical:
             ends.append(_ending(line))
-            yield line
+            # Python 3.10's csv rejects NUL ("line contains NUL"), 3.11+ reads it: hand the
+            # parser a lone surrogate instead (decoded UTF-8 never holds one) and restore it.
+            yield line.replace("\0", _NUL_STAND_IN)
 
     # strict: a quote left open, or text after a closing quote, is an error, not a silent merge.
     reader = csv.reader(remember(lines), strict=True)
@@ -283,7 +288,7 @@ def _csv_records(lines: _PhysicalLines) -> Iterator[tuple[int, list[str]]]:
             # Only the break that ends a record is a line ending; breaks inside quotes are text.
             lines.check(previous_end, ends[-1] if ends else "")
             ends.clear()
-            yield start, record
+            yield start, [field.replace(_NUL_STAND_IN, "\0") for field in record]
     except csv.Error as error:
         raise UserError(
             f"{lines.name}, line {previous_end + 1}: not valid CSV ({error}); "
