@@ -174,10 +174,10 @@ def layer_norm_backward(
 
 
 def embedding_backward(grad_output: Tensor, ids: Tensor, num_rows: int, padding_idx: int | None = None) -> Tensor:
-    r"""Gradient of a table lookup $E_t = W_{x_t}$: scatter-add each position's gradient into its row.
+    r"""Gradient of a table lookup $Y_t = E[x_t]$: scatter-add each position's gradient into its row.
 
-    $$\frac{\partial \mathcal{L}}{\partial W_v} = \sum_{t \,:\, x_t = v} \frac{\partial \mathcal{L}}{\partial E_t},
-    \qquad \frac{\partial \mathcal{L}}{\partial W_\text{padding\_idx}} = 0$$
+    $$\mathrm{d}E[v] = \sum_{t \,:\, x_t = v} \mathrm{d}Y_t,
+    \qquad \mathrm{d}E[\text{padding\_idx}] = 0$$
 
     A row used twice gets both contributions; a row never used gets 0; the padding row gets 0,
     as ``torch.nn.Embedding(padding_idx=...)`` does.
@@ -211,20 +211,21 @@ def roberta_embeddings_backward(
 ) -> EmbeddingWeights:
     r"""Gradients of the three embedding tables and the LayerNorm of :func:`roberta_embeddings`.
 
-    With $u_t = W^\text{tok}_{x_t} + W^\text{pos}_{\pi_t} + W^\text{type}_{s_t}$ and $E = \operatorname{LayerNorm}(u)$:
-    :func:`layer_norm_backward` gives $\mathrm{d}u$, $\mathrm{d}\gamma$, $\mathrm{d}\beta$; the sum copies
-    $\mathrm{d}u_t$ to each of its three terms; :func:`embedding_backward` scatter-adds them into the
+    With $U_t = E^\text{tok}[x_t] + E^\text{pos}[\pi_t] + E^\text{type}[x^\text{type}_t]$ (token-type id
+    $x^\text{type}_t$, 0 in RoBERTa) and $X^{(0)} = \operatorname{LayerNorm}(U)$:
+    :func:`layer_norm_backward` gives $\mathrm{d}U$, $\mathrm{d}\gamma$, $\mathrm{d}\beta$; the sum copies
+    $\mathrm{d}U_t$ to each of its three terms; :func:`embedding_backward` scatter-adds them into the
     tables:
 
-    $$\frac{\partial \mathcal{L}}{\partial W^\text{tok}_v} = \sum_{t : x_t = v} \mathrm{d}u_t, \quad
-    \frac{\partial \mathcal{L}}{\partial W^\text{pos}_j} = \sum_{t : \pi_t = j} \mathrm{d}u_t, \quad
-    \frac{\partial \mathcal{L}}{\partial W^\text{type}_k} = \sum_{t : s_t = k} \mathrm{d}u_t .$$
+    $$\mathrm{d}E^\text{tok}[v] = \sum_{t : x_t = v} \mathrm{d}U_t, \quad
+    \mathrm{d}E^\text{pos}[j] = \sum_{t : \pi_t = j} \mathrm{d}U_t, \quad
+    \mathrm{d}E^\text{type}[k] = \sum_{t : x^\text{type}_t = k} \mathrm{d}U_t .$$
 
     The rows ``padding_idx`` of the word and position tables get no gradient (both are
     ``nn.Embedding(padding_idx=...)`` in ``transformers``' ``RobertaEmbeddings``); the
     token-type table has no padding row.
 
-    - ``grad_output``: $\partial\mathcal{L}/\partial E$ ``(batch, seq, d)``; the other arguments as in the forward.
+    - ``grad_output``: $\mathrm{d}X^{(0)}$ ``(batch, seq, d)``; the other arguments as in the forward.
     - Returns an :class:`EmbeddingWeights` of gradients, each shaped as its table.
 
     >>> d, vocab = 4, 10

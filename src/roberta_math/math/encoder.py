@@ -145,17 +145,18 @@ def feed_forward_backward(
 ) -> tuple[Tensor, Linear, Linear]:
     r"""Vector-Jacobian product of :func:`feed_forward`: gradients of the input and both projections.
 
-    Forward: $a = x W_1^\top + b_1$, $h = \operatorname{GELU}(a)$, $y = h W_2^\top + b_2$. Backward, one rule per step:
+    Forward: $U_\text{ff} = X' W_1^\top + b_1$, $G_\text{ff} = \operatorname{GELU}(U_\text{ff})$,
+    $Y = G_\text{ff} W_2^\top + b_2$. Backward, one rule per step:
 
-    $$\mathrm{d}h = \mathrm{d}y\, W_2, \quad \mathrm{d}W_2 = \mathrm{d}y^\top h, \quad
-    \mathrm{d}a = \mathrm{d}h \odot \operatorname{GELU}'(a), \quad
-    \mathrm{d}x = \mathrm{d}a\, W_1, \quad \mathrm{d}W_1 = \mathrm{d}a^\top x$$
+    $$\mathrm{d}G_\text{ff} = \mathrm{d}Y\, W_2, \quad \mathrm{d}W_2 = \mathrm{d}Y^\top G_\text{ff}, \quad
+    \mathrm{d}U_\text{ff} = \mathrm{d}G_\text{ff} \odot \operatorname{GELU}'(U_\text{ff}), \quad
+    \mathrm{d}X' = \mathrm{d}U_\text{ff}\, W_1, \quad \mathrm{d}W_1 = \mathrm{d}U_\text{ff}^\top X'$$
 
     (bias gradients are column sums; see :func:`~roberta_math.math.linear.linear_backward`).
 
-    - ``grad_output``: $\mathrm{d}y$ ``(batch, seq, d)``; ``x``: ``(batch, seq, d)``;
-      ``pre_activation``: $a$ ``(batch, seq, d_ff)``, saved by the forward.
-    - Returns $\mathrm{d}x$ and the gradients of ``intermediate`` and ``output`` as :class:`Linear`.
+    - ``grad_output``: $\mathrm{d}Y$ ``(batch, seq, d)``; ``x``: $X'$ ``(batch, seq, d)``;
+      ``pre_activation``: $U_\text{ff}$ ``(batch, seq, d_ff)``, saved by the forward.
+    - Returns $\mathrm{d}X'$ and the gradients of ``intermediate`` and ``output`` as :class:`Linear`.
 
     >>> d, d_ff = 2, 3
     >>> up, down = Linear(torch.ones(d_ff, d), torch.zeros(d_ff)), Linear(torch.ones(d, d_ff), torch.zeros(d))
