@@ -171,3 +171,40 @@ def test_position_table_boundary(padding_idx: int) -> None:
     with pytest.raises(ValueError) as info:
         roberta_embeddings(torch.full((1, most + 1), 5), w, padding_idx=padding_idx)
     assert str(info.value) == f"the input has {most + 1} tokens but the position table allows at most {most}"
+
+
+# ----------------------------------------------------------------------------- LayerNorm and heads
+
+
+def test_layer_norm_rescales_each_vector_on_its_own() -> None:
+    """A huge vector in the batch must not change its neighbour's eps (the rescaling is per vector)."""
+    import torch.nn.functional as F
+
+    from roberta_math.math import layer_norm
+
+    ordinary = torch.tensor([1.0, 1.0 + 1e-3, 1.0 - 1e-3, 1.0])  # variance 5e-7: eps = 1e-5 dominates
+    huge = torch.tensor([1e20, 2e20, 3e20, 4e20])
+    out = layer_norm(torch.stack([ordinary, huge]), torch.ones(4), torch.zeros(4))
+    expected = F.layer_norm(ordinary.double(), (4,), eps=1e-5).float()
+    torch.testing.assert_close(out[0], expected, atol=1e-5, rtol=0)
+
+
+def test_layer_norm_near_the_float32_overflow_threshold() -> None:
+    """Entries of 0.4 * sqrt(float32 max): their squares summed over 16 overflow unless the vector is rescaled."""
+    from roberta_math.math import layer_norm
+
+    s = 0.4 * torch.finfo(torch.float32).max ** 0.5
+    x = torch.tensor([s, -s] * 8)  # (16,): mean 0, every entry s away from it
+    out = layer_norm(x, torch.ones(16), torch.zeros(16))
+    torch.testing.assert_close(out, torch.tensor([1.0, -1.0] * 8))  # by hand: (x - 0) / s
+
+
+def test_split_heads_accepts_one_head() -> None:
+    from roberta_math.math import merge_heads, split_heads
+
+    x = torch.arange(12.0).view(1, 3, 4)
+    one = split_heads(x, 1)
+    assert one.shape == (1, 1, 3, 4) and torch.equal(one[0, 0], x[0])
+    assert torch.equal(merge_heads(one), x)
+    with pytest.raises(ValueError):
+        split_heads(x, 0)
