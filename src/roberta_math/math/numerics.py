@@ -1,22 +1,22 @@
 r"""Floating-point formats and attention masks: what half precision does to softmax and LayerNorm.
 
-A binary floating-point format with $p$ bits of significand (the leading 1 included)
+A binary floating-point format with $P_\text{bits}$ bits of significand (the leading 1 included)
 and largest exponent $e_\text{max}$ has
 
 $$
-\text{max} = (2 - 2^{1-p})\, 2^{e_\text{max}}, \qquad
-\varepsilon = 2^{1-p}, \qquad
-\text{every integer up to } 2^{p} \text{ is exact},
+\text{max} = (2 - 2^{1-P_\text{bits}})\, 2^{e_\text{max}}, \qquad
+\varepsilon_\text{mach} = 2^{1-P_\text{bits}}, \qquad
+\text{every integer up to } 2^{P_\text{bits}} \text{ is exact},
 $$
 
-(IEEE 754-2008, section 3.3): float16 has $p = 11$, $e_\text{max} = 15$; bfloat16 has
-float32's exponent range ($e_\text{max} = 127$) with $p = 8$.
+(IEEE 754-2008, section 3.3): float16 has $P_\text{bits} = 11$, $e_\text{max} = 15$; bfloat16 has
+float32's exponent range ($e_\text{max} = 127$) with $P_\text{bits} = 8$.
 
 Three ways to write the additive mask $M$ of attention (0 where a query may look at a
 key, a large negative number where it may not) are found in code: $-\infty$
 (``masked_fill(mask == 0, -inf)``, as this package's attention does), the format's most
 negative finite number (``torch.finfo(dtype).min``, as transformers' ``masking_utils.py``
-does), and $-10^9$ built as $(1 - m)(-10^9)$. :func:`additive_mask` builds each; the
+does), and $-10^9$ built as $(1 - \text{keep})(-10^9)$. :func:`additive_mask` builds each; the
 attention pages show what each does to a row whose keys are all masked.
 """
 
@@ -47,8 +47,8 @@ class FloatFormat:
 def float_format(dtype: torch.dtype) -> FloatFormat:
     r"""Range and precision of a floating-point ``dtype``, from ``torch.finfo``.
 
-    $\text{max}$, the smallest normal number and $\varepsilon = 2^{1-p}$ come from
-    ``torch.finfo``; $2^p$ and $\ln(\text{max})$ follow from them.
+    $\text{max}$, the smallest normal number and $\varepsilon_\text{mach} = 2^{1-P_\text{bits}}$ come from
+    ``torch.finfo``; $2^{P_\text{bits}}$ and $\ln(\text{max})$ follow from them.
 
     - ``dtype``: ``torch.float32``, ``torch.float16``, ``torch.bfloat16`` or any other
       floating dtype. Raises ``TypeError`` for an integer dtype (``torch.finfo`` does).
@@ -75,12 +75,12 @@ def float_format(dtype: torch.dtype) -> FloatFormat:
 def additive_mask(keep: Tensor, fill: MaskFill = "-inf", dtype: torch.dtype | None = None) -> Tensor:
     r"""The additive attention mask $M$: $0$ where ``keep`` is 1, a large negative value where it is 0.
 
-    $$M_j = \begin{cases} 0 & m_j = 1 \\ f & m_j = 0 \end{cases}$$
+    $$M_j = \begin{cases} 0 & \text{key } j \text{ kept} \\ M_\text{fill} & \text{key } j \text{ masked} \end{cases}$$
 
-    - ``keep``: $m$, any shape, 1 (or ``True``) for a key a query may look at, 0 for a masked one.
-    - ``fill``: $f$: ``"-inf"``; ``"finfo.min"``, the most negative finite number of
+    - ``keep``: any shape, 1 (or ``True``) for a key a query may look at, 0 for a masked one.
+    - ``fill``: $M_\text{fill}$: ``"-inf"``; ``"finfo.min"``, the most negative finite number of
       ``dtype``; or ``"-1e9"``, computed the way older code computes it, as
-      $(1 - m)(-10^9)$ in ``dtype`` (in float16 that product is $-\infty$: $10^9$ exceeds
+      $(1 - \text{keep})(-10^9)$ in ``dtype`` (in float16 that product is $-\infty$: $10^9$ exceeds
       float16's largest number, 65504).
     - ``dtype``: of the result (default: ``keep``'s dtype if floating, else float32).
     - Returns $M$, the shape of ``keep``. Raises ``ValueError`` for another ``fill``.
