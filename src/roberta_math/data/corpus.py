@@ -22,8 +22,8 @@ Labels apply the VADER paper's :math:`\pm 0.05` thresholds (stated there for VAD
 normalised score) to the valence normalised to :math:`[-1, 1]`; the paper does not say how
 it classed the human ratings, so this is this project's reading:
 
-$$ y = \begin{cases} 0 \text{ (negative)} & v/4 \le -0.05 \\
-                     2 \text{ (positive)} & v/4 \ge +0.05 \\
+$$ y = \begin{cases} 0 \text{ (negative)} & \bar\nu/4 \le -0.05 \\
+                     2 \text{ (positive)} & \bar\nu/4 \ge +0.05 \\
                      1 \text{ (neutral)}  & \text{otherwise.} \end{cases} $$
 
 The split is a pure function of the ids (see :func:`split_corpus`), so anyone can
@@ -88,7 +88,7 @@ ARCHIVE_SUFFIX = "additional_resources/hutto_ICWSM_2014.tar.gz"
 ARCHIVE_TOP = "hutto_ICWSM_2014"
 CORPUS_ENV = "ROBERTA_MATH_CORPUS"
 NEUTRAL_BAND = 0.05
-"""Half-width of the neutral band on the normalised valence scale :math:`v/4 \\in [-1, 1]`."""
+"""Half-width of the neutral band on the normalised valence scale :math:`\\bar\\nu/4 \\in [-1, 1]`."""
 
 SPLIT_SEED = 2014
 """The seed of the shipped split (the year of the paper)."""
@@ -106,9 +106,9 @@ _PIP_OPTIONS: tuple[str, ...] = ()
 
 
 def label_from_valence(valence: float) -> int:
-    r"""Class index from a mean valence on the raters' scale :math:`v \in [-4, 4]`.
+    r"""Class index from a mean valence on the raters' scale :math:`\bar\nu \in [-4, 4]`.
 
-    $$ y(v) = 0 \text{ if } v/4 \le -0.05,\quad 2 \text{ if } v/4 \ge 0.05,\quad 1 \text{ otherwise} $$
+    $$ y(\bar\nu) = 0 \text{ if } \bar\nu/4 \le -0.05,\quad 2 \text{ if } \bar\nu/4 \ge 0.05,\quad 1 \text{ otherwise} $$
 
     Dividing by 4 is exact in binary floating point, so ``-0.2`` lands exactly on the
     boundary and is negative, as the ``<=`` of the paper's rule for scores says.

@@ -106,7 +106,7 @@ def tfidf_logreg_probabilities(
 def tfidf_logreg(train: Sequence[Sentence], test: Sequence[Sentence]) -> Predictions:
     r"""The ``tfidf_logreg`` method of ``roberta-math compare``: fit on ``train``, predict ``test``.
 
-    Labels are :math:`\arg\max_k p_k` and signed scores :math:`p_\text{pos} - p_\text{neg}`,
+    Labels are :math:`\arg\max_c p_c` and signed scores :math:`p_\text{pos} - p_\text{neg}`,
     as for every classifier in the comparison.
 
     >>> from roberta_math.data.corpus import Sentence

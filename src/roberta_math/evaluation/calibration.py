@@ -1,6 +1,6 @@
 r"""Calibration: does a classifier's confidence match how often it is right?
 
-For each sentence the top-class confidence is :math:`c_s = \max_k p_{s,k}`; grouped in
+For each sentence :math:`i` the top-class confidence is :math:`\hat p_i = \max_c p_{i,c}`; grouped in
 equal-width bins of :math:`[0, 1]`, a calibrated model's accuracy in a bin equals its
 mean confidence there. The expected calibration error (Guo et al. 2017, "On Calibration
 of Modern Neural Networks", ICML, section 2) sums the gaps weighted by bin size.
@@ -16,9 +16,9 @@ import numpy as np
 def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict[str, Any]:
     r"""Calibration of the top-class confidence in ``bins`` equal-width bins of $[0, 1]$.
 
-    For each sentence, confidence $c_s = \max_k p_{s,k}$ and correct $= [\arg\max_k p_{s,k} = y_s]$.
-    Per bin $b$: count $n_b$, mean confidence $\bar c_b$, accuracy $a_b$; and the expected
-    calibration error $\text{ECE} = \sum_b \frac{n_b}{N}\,|a_b - \bar c_b|$.
+    For each sentence $i$, confidence $\hat p_i = \max_c p_{i,c}$ and correct $= [\arg\max_c p_{i,c} = y_i]$.
+    Per bin $j$: count $N_j$, mean confidence $\bar p_j$, accuracy $\operatorname{acc}_j$; and the expected
+    calibration error $\text{ECE} = \sum_j \frac{N_j}{N}\,|\operatorname{acc}_j - \bar p_j|$.
 
     >>> p = np.array([[0.9, 0.05, 0.05], [0.9, 0.05, 0.05], [0.2, 0.7, 0.1]])
     >>> r = reliability_bins(p, np.array([0, 2, 1]), bins=10)

@@ -391,8 +391,8 @@ def paired_bootstrap_ci(
     Both methods are scored on the *same* resampled sentences (a paired bootstrap), so
     the sentence-to-sentence difficulty shared by the two methods cancels:
 
-    $$ \Delta^{(j)} = \phi\big(\text{first}[I_j]\big) - \phi\big(\text{second}[I_j]\big), \quad j = 1, \dots, N_\text{boot}, \qquad
-       \text{CI} = \big[\,q_{(1 - \text{level})/2}(\Delta),\; q_{(1 + \text{level})/2}(\Delta)\,\big] $$
+    $$ D^{(j)} = \phi\big(\text{first}[I_j]\big) - \phi\big(\text{second}[I_j]\big), \quad j = 1, \dots, N_\text{boot}, \qquad
+       \text{CI} = \big[\,q_{(1 - \text{level})/2}(D),\; q_{(1 + \text{level})/2}(D)\,\big] $$
 
     where :math:`\phi` is the metric, "first" and "second" the two methods' arrays,
     :math:`N_\text{boot}` = ``n_resamples``, :math:`I_j` is row :math:`j` of

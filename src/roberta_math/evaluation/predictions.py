@@ -1,11 +1,11 @@
 r"""One method's output on a list of sentences, and its metrics per domain.
 
 A method gives every sentence a class and a *signed score* in :math:`[-1, 1]`: VADER its
-compound :math:`c` (class by the paper's :math:`\pm 0.05` band); a classifier with class
+compound score :math:`\psi_\text{VADER}` (class by the paper's :math:`\pm 0.05` band); a classifier with class
 probabilities :math:`p = (p_\text{neg}, p_\text{neu}, p_\text{pos})` its
-:math:`\arg\max_k p_k` and
+:math:`\arg\max_c p_c` and
 
-$$ s = p_\text{pos} - p_\text{neg}, $$
+$$ \psi = p_\text{pos} - p_\text{neg}, $$
 
 which is what gets correlated with the human mean valence. :func:`metrics_by_domain`
 scores a :class:`Predictions` per corpus and on the pooled ``all``.
@@ -45,7 +45,7 @@ class Predictions:
 
 
 def predictions_from_probabilities(probabilities: np.ndarray) -> Predictions:
-    r"""Labels :math:`\arg\max_k p_k` and signed scores :math:`p_\text{pos} - p_\text{neg}`.
+    r"""Labels :math:`\arg\max_c p_c` and signed scores :math:`p_\text{pos} - p_\text{neg}`.
 
     ``probabilities`` has shape ``(n, 3)`` in :data:`~roberta_math.labels.LABELS` order.
 

@@ -1,9 +1,9 @@
 r"""Score many texts at once: the class probabilities of a sentiment model, batched.
 
-For each text :math:`x_s` the model gives logits :math:`z_s \in \mathbb{R}^K`; the scorer
+For each text the model gives logits :math:`z \in \mathbb{R}^C`; the scorer
 returns
 
-$$ p_{s,k} = \operatorname{softmax}(z_s)_k = \frac{e^{z_{s,k}}}{\sum_{j} e^{z_{s,j}}}, \qquad k \in (\text{negative}, \text{neutral}, \text{positive}) $$
+$$ p_c = \operatorname{softmax}(z)_c = \frac{e^{z_c}}{\sum_{c'} e^{z_{c'}}}, \qquad c \in (\text{negative}, \text{neutral}, \text{positive}) $$
 
 with the columns put in :data:`~roberta_math.labels.LABELS` order whatever order the
 checkpoint uses. Three things make it fast without changing a single probability beyond
@@ -111,9 +111,10 @@ def score_texts(
 ) -> np.ndarray:
     r"""Class probabilities of each text, shape ``(n, 3)``, columns in ``LABELS`` order.
 
-    $$ P = \operatorname{softmax}(Z)_{[:,\,c]}, \qquad Z \in \mathbb{R}^{n \times K} $$
+    $$ p_i = \operatorname{softmax}(z_i)[\,\text{label\_columns}\,], \qquad z_i \in \mathbb{R}^{C} $$
 
-    where :math:`Z` holds the model's logits and :math:`c` = ``loaded.label_columns``.
+    where :math:`z_i` are the model's logits for text :math:`i` and ``label_columns`` =
+    ``loaded.label_columns`` puts them in ``LABELS`` order.
     Texts longer than ``max_length`` tokens (default: ``loaded.max_tokens``, the most the
     position embeddings allow, e.g. 512 for roberta-base) keep their first tokens and the
     closing special token; a :class:`TruncationWarning` says how many were cut (the

@@ -2,16 +2,16 @@ r"""VADER, the rule-based baseline: compound scores and the paper's three classe
 
 VADER (Hutto & Gilbert, ICWSM 2014) sums the lexicon valences of a sentence's words,
 adjusted by its rules (negation, "but", boosters, ALL-CAPS, "!"), and squashes the
-sum :math:`x` into :math:`(-1, 1)`:
+sum :math:`u` into :math:`(-1, 1)`, the compound score:
 
-$$ \text{compound} = \frac{x}{\sqrt{x^2 + \alpha}}, \qquad \alpha = 15 $$
+$$ \psi_\text{VADER} = \frac{u}{\sqrt{u^2 + \alpha}}, \qquad \alpha = 15 $$
 
 The paper turns any score on :math:`[-1, 1]` into a class with thresholds
 :math:`\pm 0.05` (this project applies the same rule to the human mean valence
-:math:`v/4`, see :func:`roberta_math.data.corpus.label_from_valence`; the paper does not
+:math:`\bar\nu/4`, see :func:`roberta_math.data.corpus.label_from_valence`; the paper does not
 say how it classed the ratings):
 
-$$ \hat y = 0 \text{ if } c \le -0.05, \quad 2 \text{ if } c \ge 0.05, \quad 1 \text{ otherwise.} $$
+$$ \hat y = 0 \text{ if } \psi \le -0.05, \quad 2 \text{ if } \psi \ge 0.05, \quad 1 \text{ otherwise.} $$
 
 The ``vaderSentiment`` package is imported on first use, not with this module.
 """
