@@ -90,9 +90,9 @@ def _check_mask_shape(mask: Tensor, scores_shape: torch.Size) -> None:
 
 
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
-    r"""Cut the hidden dimension into $h$ heads of size $d_k = d / h$.
+    r"""Cut the hidden dimension into $H$ heads of size $d_h = d / H$.
 
-    ``(batch, seq, d)`` $\to$ ``(batch, heads, seq, d_k)``.
+    ``(batch, seq, d)`` $\to$ ``(batch, heads, seq, d_h)``.
 
     >>> split_heads(torch.arange(8.0).view(1, 2, 4), num_heads=2)[0, 1]
     tensor([[2., 3.],
@@ -107,7 +107,7 @@ def split_heads(x: Tensor, num_heads: int) -> Tensor:
 
 
 def merge_heads(x: Tensor) -> Tensor:
-    r"""Concatenate the heads again: ``(batch, heads, seq, d_k)`` $\to$ ``(batch, seq, heads * d_k)``.
+    r"""Concatenate the heads again: ``(batch, heads, seq, d_h)`` $\to$ ``(batch, seq, heads * d_h)``.
 
     >>> x = torch.randn(2, 3, 4)
     >>> torch.equal(merge_heads(split_heads(x, num_heads=2)), x)
