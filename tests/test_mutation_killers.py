@@ -208,3 +208,11 @@ def test_split_heads_accepts_one_head() -> None:
     assert torch.equal(merge_heads(one), x)
     with pytest.raises(ValueError):
         split_heads(x, 0)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_log_softmax_along_any_dim(dim: int) -> None:
+    from roberta_math.math import log_softmax
+
+    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(1)) * 4
+    torch.testing.assert_close(log_softmax(x, dim=dim), torch.log_softmax(x, dim=dim))
