@@ -266,3 +266,53 @@ def test_explain_table_shows_completeness(capsys):
     assert main(["explain", "What a wonderful day", "--steps", "30"]) == 0
     out = capsys.readouterr().out
     assert "' wonderful'" in out and "completeness:" in out and "30 gausslegendre steps" in out
+
+
+def test_faithfulness_against_direct_model_calls(embedded):
+    """Comprehensiveness and sufficiency recomputed with transformers' forward pass and our own top-k choice."""
+    from roberta_math.interpret.faithfulness import (
+        METHODS,
+        attribute_batch,
+        erase_and_keep,
+        faithfulness,
+        top_k,
+    )
+
+    model, tokenizer = embedded
+    weights = read_weights(model)
+    texts = SENTENCES + ["Awful food and rude staff.", "What a wonderful, heartfelt film!"]
+    result = faithfulness(weights, tokenizer, texts, steps=8)
+    assert result["sentences"] == len(texts)
+    encoded = [tokenizer(t)["input_ids"] for t in texts]
+    for method in ("occlusion", "rollout"):
+        comp, suff = [], []
+        for ids in encoded:
+            _, scores = attribute_batch(weights, [ids], steps=8)
+            erased, kept = erase_and_keep(ids, top_k(scores[method][0], 0.2))
+            with torch.no_grad():
+                p = torch.softmax(model(torch.tensor([ids])).logits[0], -1)
+                c = int(p.argmax())
+                comp.append(float(p[c] - torch.softmax(model(torch.tensor([erased])).logits[0], -1)[c]))
+                suff.append(float(p[c] - torch.softmax(model(torch.tensor([kept])).logits[0], -1)[c]))
+        assert abs(result["comprehensiveness"][method]["20"] - sum(comp) / len(comp)) < 1e-5
+        assert abs(result["sufficiency"][method]["20"] - sum(suff) / len(suff)) < 1e-5
+    for kind in ("comprehensiveness", "sufficiency"):
+        for method in METHODS:
+            row = result[kind][method]
+            assert abs(row["aopc"] - (row["10"] + row["20"] + row["50"]) / 3) < 1e-12
+    tau = result["kendall"]
+    for a in tau:
+        assert tau[a][a] == pytest.approx(1.0)
+        for b in tau:
+            assert tau[a][b] == pytest.approx(tau[b][a])
+    assert result["ig_completeness"]["max"] < 0.5
+
+
+def test_top_k_and_erasure_by_hand():
+    from roberta_math.interpret.faithfulness import erase_and_keep, top_k
+
+    scores = torch.tensor([100.0, 1.0, 3.0, 2.0, -5.0, 100.0])  # <s> and </s> never chosen
+    assert top_k(scores, 0.1) == [2]  # ceil(0.1 * 4) = 1 token
+    assert top_k(scores, 0.5) == [2, 3]
+    assert top_k(scores, 1.0) == [1, 2, 3, 4]
+    assert erase_and_keep([0, 10, 11, 12, 13, 2], [2, 3]) == ([0, 10, 13, 2], [0, 11, 12, 2])
