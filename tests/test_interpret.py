@@ -316,3 +316,35 @@ def test_top_k_and_erasure_by_hand():
     assert top_k(scores, 0.5) == [2, 3]
     assert top_k(scores, 1.0) == [1, 2, 3, 4]
     assert erase_and_keep([0, 10, 11, 12, 13, 2], [2, 3]) == ([0, 10, 13, 2], [0, 11, 12, 2])
+
+
+def test_masking_a_head_equals_zeroing_its_output_in_transformers(embedded):
+    """The independent reference: a forward hook zeroes head h's slice of the context in transformers' RoBERTa."""
+    from roberta_math.interpret.faithfulness import probabilities
+    from roberta_math.interpret.head_ablation import head_ablation, mask_heads
+
+    model, tokenizer = embedded
+    weights = read_weights(model)
+    ids = tokenizer(SENTENCES[1])["input_ids"]
+    width = model.config.hidden_size // model.config.num_attention_heads
+    for layer, head in [(0, 0), (1, 3), (1, 1)]:
+        def zero_head(module, args, output, head=head):
+            context = output[0].clone()
+            context[..., head * width:(head + 1) * width] = 0.0
+            return (context, *output[1:])
+
+        handle = model.roberta.encoder.layer[layer].attention.self.register_forward_hook(zero_head)
+        try:
+            with torch.no_grad():
+                reference = torch.softmax(model(torch.tensor([ids])).logits, -1)
+        finally:
+            handle.remove()
+        ours = probabilities(mask_heads(weights, [(layer, head)]), [ids])
+        assert float((ours - reference).abs().max()) < 1e-5
+        assert float((ours - probabilities(weights, [ids])).abs().max()) > 1e-4  # the head mattered
+    with pytest.raises(ValueError, match="no head \\(2, 0\\)"):
+        mask_heads(weights, [(2, 0)])
+    rows = [tokenizer(t)["input_ids"] for t in SENTENCES]
+    r = head_ablation(weights, rows, [2, 0, 1])
+    assert len(r["masked"]) == 2 and len(r["masked"][0]) == 4
+    assert 0.0 <= r["full"]["accuracy"] <= 1.0 and len(r["alone"][1]) == 4

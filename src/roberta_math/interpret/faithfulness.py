@@ -204,7 +204,10 @@ def faithfulness(
 
     lexicon = SentimentIntensityAnalyzer().lexicon
     mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else 4
-    encoded = [ids[:max_tokens] for ids in tokenizer(list(texts))["input_ids"]]
+    from roberta_math.model.loading import quiet_transformers
+
+    with quiet_transformers():  # longer texts are cut to max_tokens below, </s> kept last
+        encoded = [ids[:max_tokens] for ids in tokenizer(list(texts))["input_ids"]]
     encoded = [ids if ids[-1] == tokenizer.eos_token_id else [*ids[:-1], tokenizer.eos_token_id] for ids in encoded]
     all_scores: dict[str, list[Tensor]] = {m: [None] * len(encoded) for m in METHODS}  # type: ignore[list-item]
     targets: list[int] = [0] * len(encoded)
