@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import textwrap
 import tarfile
 import zipfile
 from pathlib import Path
@@ -33,9 +34,11 @@ pytestmark = pytest.mark.slow
 def page_block(page: str, first_line: str) -> str:
     """The text of the ```pycon block of ``docs/<page>`` whose first line is ``first_line``."""
     text = (ROOT / "docs" / page).read_text(encoding="utf-8")
-    for match in re.finditer(r"^```pycon\n(.*?)^```", text, re.MULTILINE | re.DOTALL):
-        if match.group(1).startswith(first_line):
-            return match.group(1)
+    # A block may sit indented inside an admonition: match its fence's indent and strip it.
+    for match in re.finditer(r"^( *)```pycon\n(.*?)^\1```", text, re.MULTILINE | re.DOTALL):
+        block = textwrap.dedent(match.group(2))
+        if block.startswith(first_line):
+            return block
     raise AssertionError(f"no pycon block starting with {first_line!r} in docs/{page}")
 
 
