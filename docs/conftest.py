@@ -149,6 +149,8 @@ def _seed(namespace: dict[str, Any]) -> None:
 pytest_collect_file = Sybil(
     parsers=[ReasonedSkipParser(), PythonAndPyconParser()],
     patterns=["*.md"],
+    # tests.md shows the test files themselves (snippet includes): pytest runs those files.
+    excludes=["tests.md"],
     path=str(DOCS_DIR),
     setup=_seed,
 ).pytest()
