@@ -218,3 +218,18 @@ def test_compare_cache_key_changes_with_the_models_preprocessing():
     twitter = dataclasses.replace(plain, preprocess="twitter-user-http")
     assert model_checksum(plain) == model_checksum(dataclasses.replace(plain))
     assert model_checksum(plain) != model_checksum(twitter)
+
+
+def test_case_7_the_figures_split_pass_applies_it_like_the_scorer(twitter_dir: Path) -> None:
+    """The figures' one pass over a split feeds compare(): its probabilities must be score_texts'."""
+    from types import SimpleNamespace
+
+    from roberta_math.evaluation.scoring import score_texts
+    from roberta_math.figures.build import FigureParams, StepContext
+    from roberta_math.figures.model_figures import split_pass
+
+    texts = ["@anonymous this is great https://t.co/xyz", "@someone hated it", "plain words here"]
+    ctx = StepContext(model_name=str(twitter_dir), params=FigureParams(), progress=False)
+    ctx._memo["split:test"] = [SimpleNamespace(text=t) for t in texts]
+    got = split_pass(ctx, "test").probabilities
+    np.testing.assert_allclose(got, score_texts(texts, ctx.loaded(), progress=False), atol=1e-6)

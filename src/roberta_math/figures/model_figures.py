@@ -368,6 +368,7 @@ def split_pass(ctx: StepContext, split: str) -> SplitPass:
 
     from roberta_math.evaluation.scoring import length_sorted_batches, pad_batch, token_ids
     from roberta_math.model.loading import quiet_transformers
+    from roberta_math.model.preprocessing import apply_preprocessing
 
     loaded = ctx.loaded()
     sentences = ctx.split(split)
@@ -375,7 +376,8 @@ def split_pass(ctx: StepContext, split: str) -> SplitPass:
     layers, heads = config.num_hidden_layers, config.num_attention_heads
     pad_id = config.pad_token_id if config.pad_token_id is not None else 1
     with quiet_transformers():
-        ids, _ = token_ids([s.text for s in sentences], loaded.tokenizer, loaded.max_tokens)
+        texts = apply_preprocessing([s.text for s in sentences], loaded.preprocess)  # as score_texts does
+        ids, _ = token_ids(texts, loaded.tokenizer, loaded.max_tokens)
     columns = list(loaded.label_columns)
     probabilities = np.zeros((len(sentences), len(LABELS)))  # (n, 3)
     totals = torch.zeros(len(HEAD_STATISTICS), layers, heads, dtype=torch.float64)
@@ -510,13 +512,15 @@ def model_score_spread(ctx: StepContext, sentences: Sequence[Any]) -> dict[str, 
     """
     from roberta_math.evaluation.scoring import length_sorted_batches, pad_batch, token_ids
     from roberta_math.model.loading import quiet_transformers
+    from roberta_math.model.preprocessing import apply_preprocessing
     from roberta_math.model.score_spread import initialised_like, row_centred_score_variance
 
     loaded = ctx.loaded()
     config = loaded.model.config
     pad_id = config.pad_token_id if config.pad_token_id is not None else 1
     with quiet_transformers():
-        ids, _ = token_ids([s.text for s in sentences], loaded.tokenizer, loaded.max_tokens)
+        texts = apply_preprocessing([s.text for s in sentences], loaded.preprocess)  # as score_texts does
+        ids, _ = token_ids(texts, loaded.tokenizer, loaded.max_tokens)
     batches = []
     for batch in length_sorted_batches([len(r) for r in ids], ctx.params.batch_size):
         input_ids, attention_mask = pad_batch([ids[i] for i in batch], pad_id)
