@@ -130,7 +130,7 @@ def test_a_changed_corpus_rebuilds_only_the_steps_that_read_it(cold_builds: tupl
     monkeypatch.setenv("ROBERTA_MATH_CORPUS", str(corpus))
     monkeypatch.setenv("ROBERTA_MATH_CACHE", str(inputs["base"] / "cache"))
     run = build_figures(out, model=str(inputs["model"]), progress=False, params=_params(inputs))["run"]
-    assert sorted(run["steps_run"]) == ["backprop", "evaluation", "heads"]
+    assert sorted(run["steps_run"]) == ["attributions", "backprop", "evaluation", "heads"]
     assert sorted(run["steps_reused"]) == ["experiments", "explorer", "live_model", "math", "model", "training"]
     assert run["model_loads"] == 1
 

@@ -109,6 +109,7 @@ STEPS: tuple[Step, ...] = (
     Step("experiments", "experiment_figures:build", False, False, "domain transfer and pre-training curves from experiments/results.json"),
     Step("live_model", "live_model:build", True, False, "the Try it page's float32 weights, tokenizer and scripts"),
     Step("backprop", "backprop_figures:build", True, True, "a fine-tuning run with the from-scratch backward, autograd check, FLOPs"),
+    Step("attributions", "attribution_figures:build", True, True, "attribution faithfulness on the test split, method agreement, examples"),
 )
 
 
