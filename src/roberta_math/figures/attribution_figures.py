@@ -123,7 +123,9 @@ def ablation_figure(result: dict[str, Any]) -> bytes:
         ax.imshow(values, cmap="RdBu", vmin=-top, vmax=top, aspect="auto")
         for i in range(layers):
             for j in range(heads):
-                ax.text(j, i, f"{values[i, j]:+.3f}", ha="center", va="center", fontsize=8, color="#262626")
+                dark_cell = abs(values[i, j]) > 0.6 * top  # white text where the colour is deep
+                ax.text(j, i, f"{values[i, j]:+.3f}", ha="center", va="center", fontsize=8,
+                        color="#ffffff" if dark_cell else "#262626")
         ax.set_xticks(range(heads), [str(h + 1) for h in range(heads)])
         ax.set_yticks(range(layers), [str(layer + 1) for layer in range(layers)])
         ax.set_xlabel("head $h$")
