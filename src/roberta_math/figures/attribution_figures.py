@@ -11,8 +11,7 @@ import random
 import sys
 from typing import TYPE_CHECKING, Any
 
-import torch
-
+from roberta_math.figures.build import one_torch_thread
 from roberta_math.figures.render import (
     PALETTE,
     json_bytes,
@@ -187,12 +186,8 @@ def examples_markdown(explanations: list[dict[str, Any]]) -> str:
 
 def build(ctx: StepContext) -> dict[str, bytes]:
     """Faithfulness over the test split (all sentences for the embedded model), the tables, a figure, the examples."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one reduction order: the same bytes on every build
-    try:
+    with one_torch_thread():  # one reduction order: the same bytes on every build
         return _build(ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _build(ctx: StepContext) -> dict[str, bytes]:

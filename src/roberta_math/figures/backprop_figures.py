@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from roberta_math.figures.render import PALETTE, json_bytes, markdown_table, round_floats, svg_bytes
+from roberta_math.figures.build import one_torch_thread
+from roberta_math.figures.render import (
+    PALETTE,
+    json_bytes,
+    markdown_table,
+    round_floats,
+    svg_bytes,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from roberta_math.figures.build import StepContext
@@ -317,12 +324,8 @@ def build(ctx: StepContext) -> dict[str, bytes]:
     Runs on one thread whatever the caller's setting: float32 sums are then reduced in
     one order, so two builds give the same bytes.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         return _build(ctx)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _build(ctx: StepContext) -> dict[str, bytes]:

@@ -16,7 +16,8 @@ import importlib
 import importlib.metadata
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -159,6 +160,23 @@ class StepContext:
         """One progress line on stderr (when ``progress`` is on)."""
         if self.progress:
             print(f"figures: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run the block on one torch thread, then restore the caller's count.
+
+    A step whose output depends on float32 sums uses it: one thread reduces in one order,
+    so two builds write the same bytes.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def library_versions() -> dict[str, str]:
