@@ -409,3 +409,45 @@ def test_subprocess_predict_with_python_dash_m_package(model_dir) -> None:
     assert result.stderr == ""  # no progress bars or log chatter for arguments
     probabilities = np.array([item["scores"][label] for label in LABELS])
     assert item["label"] == LABELS[int(probabilities.argmax())]
+
+
+# A new user's bad input, each a one-line error that names the fix (no traceback).
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and len(err.splitlines()) == 1, err
+    return err
+
+
+def test_a_directory_as_input_is_named_a_directory(capsys, tmp_path) -> None:
+    assert main(["predict", "--input", str(tmp_path)]) == 2
+    assert "is a directory: pass one file" in _one_line_error(capsys)
+
+
+def test_an_empty_model_name_says_it_is_empty(capsys) -> None:
+    assert main(["predict", "--model", "", "hi"]) == 2
+    assert "--model is empty" in _one_line_error(capsys)
+
+
+def test_labelled_csv_on_stdin_says_to_pass_its_format(capsys, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO("text,label\ngood,positive\n"))
+    assert main(["evaluate", "--data", "-"]) == 2
+    assert "pass --format csv, tsv or jsonl" in _one_line_error(capsys)
+
+
+def test_a_headerless_long_first_line_does_not_fill_the_error(capsys, tmp_path) -> None:
+    path = tmp_path / "long.txt"
+    path.write_text(" ".join(["word"] * 3000) + "\n", encoding="utf-8")
+    assert main(["predict", "--format", "csv", "--input", str(path)]) == 2
+    err = _one_line_error(capsys)
+    assert "has no column 'text'" in err and len(err) < 400
+
+
+def test_output_that_cannot_be_written_is_one_line_exit_1() -> None:
+    assert Path("/dev/full").exists(), "this test needs /dev/full (Linux), where every write fails with ENOSPC"
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "roberta_math", "predict", "hi"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "No space left on device" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1, done.stderr

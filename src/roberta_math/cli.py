@@ -436,8 +436,8 @@ def _print_warning(message, category, filename, lineno, file=None, line=None) ->
 def main(argv: Sequence[str] | None = None, *, extra: Sequence[Subcommand] = ()) -> int:
     """Run ``roberta-math`` with ``argv`` (default: ``sys.argv[1:]``) and return the exit status.
 
-    0 on success, 2 for a :class:`~roberta_math.errors.UserError` or a usage error, 130
-    after Ctrl-C.
+    0 on success, 2 for a :class:`~roberta_math.errors.UserError` or a usage error, 1 when
+    the output cannot be written (a full disk), 130 after Ctrl-C.
 
     >>> main(["predict", "   "])
     2
@@ -447,6 +447,7 @@ def main(argv: Sequence[str] | None = None, *, extra: Sequence[Subcommand] = ())
         try:
             args = parser.parse_args(argv)
         except SystemExit as exit_:  # --help (0) or a usage error (2): argparse has printed why
+            sys.stdout.flush()  # a write error surfaces here, inside the handlers below
             return int(exit_.code or 0)
         from roberta_math.evaluation.scoring import TruncationWarning
 
@@ -454,7 +455,9 @@ def main(argv: Sequence[str] | None = None, *, extra: Sequence[Subcommand] = ())
             # Our own warnings (texts truncated, ...) as one readable line each, every time.
             warnings.filterwarnings("always", category=TruncationWarning)
             warnings.showwarning = _print_warning
-            return int(args.run(args))
+            status = int(args.run(args))
+            sys.stdout.flush()
+            return status
     except UserError as error:
         print(f"{PROG}: error: {' '.join(str(error).split())}", file=sys.stderr)
         return UserError.exit_status
@@ -470,6 +473,19 @@ def main(argv: Sequence[str] | None = None, *, extra: Sequence[Subcommand] = ())
         except (OSError, ValueError, io.UnsupportedOperation):
             pass
         return 141
+    except OSError as error:
+        # The output could not be written (a full disk, `> /dev/full`, a vanished mount):
+        # one line, not a traceback; stdout is then pointed at /dev/null so that Python's
+        # final flush of the unwritten buffer does not raise a second time.
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"{PROG}: error: cannot read or write{where}: {error.strerror or error}; "
+              "free space or send the output elsewhere", file=sys.stderr)
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass
+        return 1
 
 
 if __name__ == "__main__":

@@ -199,6 +199,8 @@ def _open_text(source: str, stdin: TextIO | IO[bytes] | None) -> TextIO:
             binary = stream
     else:
         path = Path(source)
+        if path.is_dir():
+            raise UserError(f"{source} is a directory: pass one file (.txt, .csv, .tsv or .jsonl)")
         if not path.is_file():
             raise UserError(f"no such file: {source} (check the path)")
         binary = open(path, "rb")  # noqa: SIM115 - closed by the TextIOWrapper
@@ -230,7 +232,10 @@ def _find_column(header: list[str], wanted: str, name: str, option: str) -> int:
     folded = [h.lower() for h in cleaned]
     if wanted.lower() in folded:  # "Text" and "TEXT" are meant as "text" too
         return folded.index(wanted.lower())
-    shown = ", ".join(repr(h) for h in cleaned) or "none"
+    # A file with no header row would show its whole first text as a "column": cut each name.
+    shown = ", ".join(repr(h if len(h) <= 40 else h[:37] + "...") for h in cleaned[:10]) or "none"
+    if len(cleaned) > 10:
+        shown += f", ... ({len(cleaned)} in all)"
     raise UserError(f"{name} has no column {wanted!r} (columns: {shown}): rename the column or pass {option}")
 
 
@@ -366,6 +371,8 @@ def iter_rows(
         raise UserError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     name = name or ("stdin" if source == "-" else source)
     if fmt == "txt" and label_column:
+        if source == "-" or name == "stdin":  # stdin has no file name to tell its format by
+            raise UserError("stdin is read as plain text, which has no labels: pass --format csv, tsv or jsonl")
         raise UserError(f"{name} is plain text and has no labels: use a CSV, TSV or JSONL file with text and label columns")
     stream = _open_text(source, stdin)
     lines = _PhysicalLines(stream, name)

@@ -315,6 +315,8 @@ def _resolve(name: str) -> _Where:
                 "reinstall roberta-math, or train one with `roberta-math train --out DIR` and pass --model DIR"
             )
         return _Where("embedded", str(EMBEDDED_DIR))
+    if not name.strip():
+        raise UserError("--model is empty: pass embedded, a model directory or a hub id such as org/name")
     path = Path(name).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
