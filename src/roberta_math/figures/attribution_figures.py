@@ -171,7 +171,8 @@ def examples_markdown(explanations: list[dict[str, Any]]) -> str:
     for text, rows in by_text.items():
         out.append(f'<p class="attribution-sentence"><em>{html.escape(text)}</em>: predicted '
                    f"<strong>{html.escape(rows[0]['label'])}</strong></p>")
-        out.append('<table class="attribution-table"><tbody>')
+        # A sentence's tokens are wider than a phone: the table scrolls in its own box.
+        out.append('<div class="attribution-scroll"><table class="attribution-table"><tbody>')
         for e in rows:
             content = e["scores"][1:-1]
             top = max((abs(s) for s in content), default=0.0)
@@ -180,7 +181,7 @@ def examples_markdown(explanations: list[dict[str, Any]]) -> str:
                 for t, s in zip(e["tokens"][1:-1], content)
             )
             out.append(f"<tr><th style=\"text-align: left\">{html.escape(NAMES.get(e['method'], e['method']))}</th>{cells}</tr>")
-        out.append("</tbody></table>")
+        out.append("</tbody></table></div>")
     return "\n".join(out) + "\n"
 
 
