@@ -465,27 +465,26 @@ def main(argv: Sequence[str] | None = None, *, extra: Sequence[Subcommand] = ())
         print(f"\n{PROG}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        # `roberta-math predict ... | head`: the reader left; stop quietly (and keep
-        # Python's final flush of stdout from raising again).
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, io.UnsupportedOperation):
-            pass
+        # `roberta-math predict ... | head`: the reader left; stop quietly.
+        _stdout_to_devnull()
         return 141
     except OSError as error:
         # The output could not be written (a full disk, `> /dev/full`, a vanished mount):
-        # one line, not a traceback; stdout is then pointed at /dev/null so that Python's
-        # final flush of the unwritten buffer does not raise a second time.
+        # one line, not a traceback.
         where = f" ({error.filename})" if error.filename else ""
         print(f"{PROG}: error: cannot read or write{where}: {error.strerror or error}; "
               "free space or send the output elsewhere", file=sys.stderr)
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-        except (OSError, ValueError, io.UnsupportedOperation):
-            pass
+        _stdout_to_devnull()
         return 1
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so Python's final flush of an unwritable buffer does not raise again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):
+        pass
 
 
 if __name__ == "__main__":
