@@ -216,3 +216,66 @@ def test_log_softmax_along_any_dim(dim: int) -> None:
 
     x = torch.randn(3, 5, generator=torch.Generator().manual_seed(1)) * 4
     torch.testing.assert_close(log_softmax(x, dim=dim), torch.log_softmax(x, dim=dim))
+
+
+# ----------------------------------------------------------------------------- softmax and its companions
+
+
+def test_logsumexp_shifts_each_row_by_its_own_maximum() -> None:
+    """Rows of very different size: shifting by the whole tensor's maximum underflows the small row to -inf."""
+    from roberta_math.math import logsumexp
+
+    x = torch.tensor([[0.0, 0.0], [-1000.0, -1000.0], [500.0, 499.0]])
+    expected = torch.logsumexp(x.double(), dim=-1).float()  # 0 + log 2, -1000 + log 2, 500 + log(1 + 1/e)
+    torch.testing.assert_close(logsumexp(x, dim=-1), expected)
+    torch.testing.assert_close(logsumexp(x.T, dim=0), expected)
+
+
+# ----------------------------------------------------------------------------- dropout
+
+
+@pytest.mark.parametrize("p", [1.0, 1.5, -0.1])
+def test_dropout_mask_refuses_a_probability_outside_0_1(p: float) -> None:
+    """p = 1 would drop everything and divide by 1 - p = 0: refused, like p > 1 and p < 0."""
+    from roberta_math.math.dropout import dropout_mask
+
+    with pytest.raises(ValueError) as info:
+        dropout_mask((3,), p)
+    assert str(info.value) == f"dropout probability must be in [0, 1), got {p}"
+
+
+def test_dropout_mask_draws_from_the_given_generator_only() -> None:
+    """The same seed gives the same mask, and the global random state is left alone."""
+    from roberta_math.math.dropout import dropout_mask
+
+    before = torch.get_rng_state()
+    a = dropout_mask((64,), 0.5, generator=torch.Generator().manual_seed(7))
+    b = dropout_mask((64,), 0.5, generator=torch.Generator().manual_seed(7))
+    c = dropout_mask((64,), 0.5, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(torch.get_rng_state(), before)
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_dropout_mask_drops_an_entry_exactly_when_its_uniform_draw_is_below_p() -> None:
+    """Dropping iff u < p, with u uniform on [0, 1), has probability exactly p; 'u <= p' would drop u = p too."""
+    from roberta_math.math.dropout import dropout_mask
+
+    u = torch.rand(16, generator=torch.Generator().manual_seed(3))  # the draws the mask will see
+    for k in range(16):
+        p = float(u[k])  # an entry whose draw equals p exactly is kept
+        keep = dropout_mask((16,), p, generator=torch.Generator().manual_seed(3))
+        assert torch.equal(keep, (u >= u[k]).float())
+        assert keep[k] == 1.0
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_dropout_and_its_backward_keep_the_input_dtype(dtype: torch.dtype) -> None:
+    """A float32 keep-mask must not promote a half-precision input (torch's F.dropout keeps the dtype)."""
+    from roberta_math.math.dropout import dropout, dropout_backward
+
+    x = torch.tensor([1.0, -2.0, 3.0, 4.0], dtype=dtype)
+    keep = torch.tensor([1.0, 0.0, 1.0, 1.0])  # float32
+    expected = torch.tensor([4.0, 0.0, 12.0, 16.0], dtype=dtype)  # by hand: x m / (1 - 0.75)
+    for out in (dropout(x, keep, p=0.75), dropout_backward(x, keep, p=0.75)):
+        assert out.dtype == dtype
+        torch.testing.assert_close(out, expected)
