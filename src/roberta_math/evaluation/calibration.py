@@ -4,6 +4,11 @@ For each sentence :math:`i` the top-class confidence is :math:`\hat p_i = \max_c
 equal-width bins of :math:`[0, 1]`, a calibrated model's accuracy in a bin equals its
 mean confidence there. The expected calibration error (Guo et al. 2017, "On Calibration
 of Modern Neural Networks", ICML, section 2) sums the gaps weighted by bin size.
+
+Temperature scaling (Guo et al. 2017, section 4.2) divides the logits by one number
+:math:`T > 0` fitted on held-out data, :math:`p = \operatorname{softmax}(z / T)`: the
+predicted class never changes (dividing by :math:`T` keeps the order of the logits),
+only how sure the model says it is.
 """
 
 from __future__ import annotations
@@ -46,4 +51,94 @@ def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 
     }
 
 
-__all__ = ["reliability_bins"]
+def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
+    r"""Mean negative log-likelihood $\frac1N \sum_i -\log \operatorname{softmax}(z_i / T)_{y_i}$ (nats).
+
+    ``logits`` has shape ``(N, C)``, ``labels`` ``(N,)`` integers in ``[0, C)``. Computed
+    as $\operatorname{logsumexp}(z_i/T) - z_{i,y_i}/T$ in float64, so no probability
+    underflows to 0. Raises ``ValueError`` for other shapes, an empty batch or $T \le 0$.
+
+    >>> round(negative_log_likelihood(np.array([[2.0, 0.0, 0.0]]), np.array([0])), 4)  # -log(e^2/(e^2+2))
+    0.2395
+    >>> round(negative_log_likelihood(np.array([[2.0, 0.0, 0.0]]), np.array([0]), temperature=1e9), 4)  # log 3
+    1.0986
+    """
+    z, y = _checked(logits, labels)
+    if not (np.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a positive finite number, got {temperature}")
+    scaled = z / temperature  # (N, C)
+    top = scaled.max(axis=1, keepdims=True)  # (N, 1): subtract the row maximum before exp
+    log_normaliser = top[:, 0] + np.log(np.exp(scaled - top).sum(axis=1))  # (N,)
+    return float(np.mean(log_normaliser - scaled[np.arange(len(y)), y]))
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, tolerance: float = 1e-10) -> float:
+    r"""The temperature $T^\star = \arg\min_{T > 0} \mathrm{NLL}(T)$ on held-out ``(logits, labels)``.
+
+    With $\beta = 1/T$, $\mathrm{NLL}(\beta) = \frac1N\sum_i \bigl[\operatorname{logsumexp}(\beta z_i) - \beta z_{i,y_i}\bigr]$
+    is convex in $\beta$, with derivative
+
+    $$ \frac{d\,\mathrm{NLL}}{d\beta} = \frac1N \sum_i \Bigl(\sum_c p_{i,c}(\beta)\, z_{i,c} - z_{i,y_i}\Bigr),
+       \qquad p_i(\beta) = \operatorname{softmax}(\beta z_i), $$
+
+    the expected logit under the model minus the true class's logit; it increases with
+    $\beta$ (its derivative is the variance of $z_i$ under $p_i$). The root is found by
+    bisection on $\log\beta \in [\log 10^{-3}, \log 10^{3}]$ to ``tolerance``. If the
+    derivative is positive at $\beta = 10^{-3}$ (the logits carry no signal) or negative at
+    $10^3$ (a separable set: sharper is always better), the bound is returned.
+    Shapes: ``logits (N, C)``, ``labels (N,)``; raises ``ValueError`` otherwise.
+
+    >>> import math
+    >>> z = np.array([[4.0, 0.0], [4.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    >>> y = np.array([0, 0, 1, 1])   # 3 of 4 right: p should be 0.75, so e^(4/T) = 3 and T = 4 / ln 3
+    >>> t = fit_temperature(z, y)
+    >>> round(t, 4), round(4 / math.log(3), 4), round(float(np.exp(4 / t) / (np.exp(4 / t) + 1)), 4)
+    (3.641, 3.641, 0.75)
+    """
+    z, y = _checked(logits, labels)
+    true_logit = z[np.arange(len(y)), y]  # (N,)
+
+    def slope(log_beta: float) -> float:
+        scaled = z * np.exp(log_beta)  # (N, C)
+        p = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)  # (N, C)
+        return float(np.mean((p * z).sum(axis=1) - true_logit))
+
+    low, high = np.log(1e-3), np.log(1e3)
+    if slope(low) >= 0:
+        return float(1 / np.exp(low))
+    if slope(high) <= 0:
+        return float(1 / np.exp(high))
+    while high - low > tolerance:
+        middle = 0.5 * (low + high)
+        if slope(middle) < 0:
+            low = middle
+        else:
+            high = middle
+    return float(np.exp(-0.5 * (low + high)))
+
+
+def _checked(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels)
+    if z.ndim != 2 or y.ndim != 1 or len(z) != len(y) or len(y) == 0:
+        raise ValueError(f"need logits of shape (N, C) and labels of shape (N,) with N > 0, got {z.shape} and {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= z.shape[1]:
+        raise ValueError(f"labels must be integers in [0, {z.shape[1]}), got {y.dtype} in [{y.min()}, {y.max()}]")
+    if not np.isfinite(z).all():
+        raise ValueError("logits contain NaN or infinity")
+    return z, y
+
+
+def softmax_rows(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    r"""$\operatorname{softmax}(z_i / T)$ row by row in float64, shape ``(N, C)``.
+
+    >>> softmax_rows(np.array([[0.0, np.log(3.0)]])).round(4).tolist()
+    [[0.25, 0.75]]
+    """
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    e = np.exp(scaled - scaled.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+__all__ = ["reliability_bins", "negative_log_likelihood", "fit_temperature", "softmax_rows"]

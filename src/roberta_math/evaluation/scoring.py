@@ -111,10 +111,12 @@ def score_texts(
 ) -> np.ndarray:
     r"""Class probabilities of each text, shape ``(n, 3)``, columns in ``LABELS`` order.
 
-    $$ p_i = \operatorname{softmax}(z_i)[\,\text{label\_columns}\,], \qquad z_i \in \mathbb{R}^{C} $$
+    $$ p_i = \operatorname{softmax}(z_i / T)[\,\text{label\_columns}\,], \qquad z_i \in \mathbb{R}^{C} $$
 
-    where :math:`z_i` are the model's logits for text :math:`i` and ``label_columns`` =
-    ``loaded.label_columns`` puts them in ``LABELS`` order.
+    where :math:`z_i` are the model's logits for text :math:`i`, :math:`T` =
+    ``loaded.temperature`` the softmax temperature fitted on the validation split
+    (``calibration.json`` beside the weights; 1 for a model without one), and
+    ``label_columns`` = ``loaded.label_columns`` puts the classes in ``LABELS`` order.
     Texts longer than ``max_length`` tokens (default: ``loaded.max_tokens``, the most the
     position embeddings allow, e.g. 512 for roberta-base) keep their first tokens and the
     closing special token; a :class:`TruncationWarning` says how many were cut (the
@@ -147,6 +149,7 @@ def score_texts(
     # RoBERTa derives position ids from input_ids != pad, so pad with the model's own pad id.
     pad_id = config.pad_token_id if config.pad_token_id is not None else (loaded.tokenizer.pad_token_id or 0)
     columns = list(loaded.label_columns)
+    temperature = float(getattr(loaded, "temperature", 1.0))
     probabilities = np.empty((len(checked), len(columns)), dtype=np.float64)  # (n, 3)
     batches = length_sorted_batches([len(row) for row in ids], batch_size)
     with torch.inference_mode(), tqdm(total=len(checked), unit="text", desc="scoring", disable=not progress, leave=False) as bar:
@@ -156,7 +159,7 @@ def score_texts(
                 input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask)
             ).logits  # (batch, K)
             # Softmax in float64 so that picking 3 of K columns loses nothing to rounding.
-            p = torch.softmax(logits.double(), dim=-1)[:, columns]  # (batch, 3)
+            p = torch.softmax(logits.double() / temperature, dim=-1)[:, columns]  # (batch, 3)
             probabilities[batch] = p.numpy()
             bar.update(len(batch))
     return probabilities

@@ -221,6 +221,7 @@ def live_manifest(
         "max_tokens": int(loaded.max_tokens),
         "truncation_notice": truncation_notice_template(),
         "preprocess": getattr(loaded, "preprocess", "none"),
+        "temperature": float(getattr(loaded, "temperature", 1.0)),  # fitted on validation (calibration.json), else 1
         "presets": list(presets),
         "weights": {"file": "live-model.bin", "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                     "dtype": "float32", "byte_order": "little"},

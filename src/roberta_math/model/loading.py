@@ -29,7 +29,9 @@ labels, and :func:`~roberta_math.evaluation.scoring.score_texts` refuses it.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import math
 import os
 import re
 import socket
@@ -99,6 +101,8 @@ class Provenance:
     """The hub commit of the snapshot, for hub ids."""
     preprocess: str = "none"
     """The text preprocessing applied before scoring (see :mod:`roberta_math.model.preprocessing`)."""
+    temperature: float = 1.0
+    """The softmax temperature every scorer applies, p = softmax(z / T) (1: none fitted)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy of the record."""
@@ -107,6 +111,7 @@ class Provenance:
     def short(self) -> str:
         """One line for logs and figure captions (the preprocessing is named when there is one)."""
         extra = "" if self.preprocess == "none" else f", preprocess {self.preprocess}"
+        extra += "" if self.temperature == 1.0 else f", temperature {self.temperature:.3f}"
         return f"{self.name} ({self.source}, {self.parameters / 1e6:.2f}M parameters, sha256 {self.sha256[:12]}{extra})"
 
 
@@ -130,6 +135,8 @@ class LoadedModel:
     task: Task = "sentiment"
     max_tokens: int = 512
     preprocess: str = "none"
+    temperature: float = 1.0
+    """Softmax temperature fitted on validation data (``calibration.json``), else 1."""
 
 
 # --------------------------------------------------------------------------- quiet transformers
@@ -217,6 +224,43 @@ def max_tokens_for(config: Any) -> int:
         pad = getattr(config, "pad_token_id", 1)
         return positions - ((1 if pad is None else int(pad)) + 1)
     return positions
+
+
+CALIBRATION_FILE = "calibration.json"
+"""The file beside a model's weights holding its fitted softmax temperature."""
+
+
+def read_temperature(directory: Path | None) -> float:
+    r"""The softmax temperature $T$ in ``directory / calibration.json``, or 1 if there is no such file.
+
+    The file is ``{"temperature": T, ...}`` as :func:`roberta_math.training.recipe.train_embedded`
+    writes it (fitted on the validation split, :func:`~roberta_math.evaluation.calibration.fit_temperature`).
+    Raises :class:`~roberta_math.errors.UserError` if the file is not JSON or $T$ is not a
+    positive finite number.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> read_temperature(d)
+    1.0
+    >>> _ = (d / "calibration.json").write_text('{"temperature": 1.5}')
+    >>> read_temperature(d)
+    1.5
+    >>> _ = (d / "calibration.json").write_text('{"temperature": 0}')
+    >>> read_temperature(d)
+    Traceback (most recent call last):
+    ...
+    roberta_math.errors.UserError: .../calibration.json: temperature must be a positive finite number, got 0: fix or delete the file
+    """
+    if directory is None or not (Path(directory) / CALIBRATION_FILE).is_file():
+        return 1.0
+    path = Path(directory) / CALIBRATION_FILE
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))["temperature"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise UserError(f"{path}: not a calibration file ({_one_line(error)}): fix or delete the file") from None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise UserError(f"{path}: temperature must be a positive finite number, got {value}: fix or delete the file")
+    return float(value)
 
 
 def weights_sha256(directory: Path) -> str:
@@ -449,6 +493,7 @@ def load_model(
     from roberta_math.model.preprocessing import preprocessing_for
 
     preprocess = preprocessing_for(name, where.source, directory)
+    temperature = read_temperature(directory) if task == "sentiment" else 1.0
     provenance = Provenance(
         name=name,
         source=where.source,
@@ -457,6 +502,7 @@ def load_model(
         location=str(directory),
         revision=revision,
         preprocess=preprocess,
+        temperature=temperature,
     )
     return LoadedModel(
         model=model,
@@ -467,4 +513,5 @@ def load_model(
         task=task,
         max_tokens=max_tokens_for(config),
         preprocess=preprocess,
+        temperature=temperature,
     )

@@ -46,10 +46,13 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from roberta_math.cache import atomic_write_text
+from roberta_math.evaluation.calibration import fit_temperature, negative_log_likelihood, reliability_bins, softmax_rows
+from roberta_math.model.loading import CALIBRATION_FILE
 from roberta_math.data import corpus
 from roberta_math.labels import LABELS
 from roberta_math.training.masking import IGNORE_INDEX, mask_tokens
@@ -87,6 +90,10 @@ class Recipe:
     finetune_epochs: int = 4
     compare_from_scratch: bool = True
     limit: int | None = None  # at most this many sentences per split (for quick trials)
+    label_smoothing: float = 0.0  # epsilon of the smoothed cross-entropy (0: plain cross-entropy)
+    class_weighting: str = "none"  # "none" or "balanced": weight_c = N / (C N_c) in the loss
+    pretrain_text: str = "train"  # "train", or "train+wordnet": add WordNet's glosses (data/wordnet.py)
+    tokenizer_text: str = "train"  # the text the BPE merges are learnt from: "train" or "train+wordnet"
 
 
 def roberta_config(recipe: Recipe, vocab_size: int) -> "RobertaConfig":
@@ -274,6 +281,19 @@ def _mlm_validation(model: Any, ids_list, config, masking: dict, recipe: Recipe)
 
 
 @torch.inference_mode()
+def predict_logits(model: Any, encoded: Sequence[Sequence[int]], pad_id: int = 1, batch_size: int = 256) -> torch.Tensor:
+    """Logits :math:`z` for token-id lists, shape ``(n, C)``, rows in input order (length-sorted batches)."""
+    was_training = model.training
+    model.eval()
+    out = torch.empty(len(encoded), model.config.num_labels)
+    for rows in _length_sorted_batches(encoded, batch_size):
+        ids, attention = _pad(encoded, rows, pad_id)
+        out[rows] = model(input_ids=ids, attention_mask=attention).logits.float()  # (batch, C)
+    model.train(was_training)
+    return out
+
+
+@torch.inference_mode()
 def predict_probabilities(model: Any, encoded: Sequence[Sequence[int]], pad_id: int = 1, batch_size: int = 256) -> torch.Tensor:
     r"""Class probabilities :math:`\operatorname{softmax}(z)` for token-id lists, shape ``(n, 3)``.
 
@@ -305,6 +325,21 @@ def _evaluate(model: Any, encoded, sentences: Sequence[corpus.Sentence], pad_id:
     return {"loss": round(loss, 4), **metrics}
 
 
+def class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    r"""Per-class loss weights $w_c = N / (C\,N_c)$ (scikit-learn's ``"balanced"``), shape ``(C,)``.
+
+    With these weights every class contributes equally to the expected loss, so the rare
+    neutral class is not drowned out. Raises ``ValueError`` if a class has no example.
+
+    >>> class_weights(torch.tensor([0, 0, 0, 1, 2, 2]), 3).tolist()
+    [0.6666666865348816, 2.0, 1.0]
+    """
+    counts = torch.bincount(labels, minlength=num_classes).float()  # (C,)
+    if bool((counts == 0).any()):
+        raise ValueError(f"class_weighting='balanced' needs every class in the training labels; counts {counts.tolist()}")
+    return len(labels) / (num_classes * counts)
+
+
 def finetune(
     config: "RobertaConfig",
     train_ids: Sequence[Sequence[int]],
@@ -332,6 +367,7 @@ def finetune(
         model.roberta.load_state_dict(encoder_state)
     model.train()
     labels = torch.tensor([s.label for s in train])
+    weight = class_weights(labels, len(config.id2label)) if recipe.class_weighting == "balanced" else None
     generator = torch.Generator().manual_seed(recipe.seed)
     steps_per_epoch = math.ceil(len(train_ids) / recipe.batch_size)
     optimizer, schedule = _optimizer(
@@ -351,7 +387,8 @@ def finetune(
         for rows in bar:
             ids, attention = _pad(train_ids, rows, config.pad_token_id)
             logits = model(input_ids=ids, attention_mask=attention).logits  # (batch, 3)
-            loss = torch.nn.functional.cross_entropy(logits, labels[rows])
+            loss = torch.nn.functional.cross_entropy(logits, labels[rows], weight=weight,
+                                                     label_smoothing=recipe.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), recipe.grad_clip_norm)
@@ -397,6 +434,42 @@ def _subset(sentences: list[corpus.Sentence], limit: int | None, seed: int) -> l
         return sentences
     keep = set(random.Random(seed).sample(range(len(sentences)), limit))
     return [s for i, s in enumerate(sentences) if i in keep]
+
+
+TEXT_CHOICES = ("train", "train+wordnet")
+
+
+def _extra_text(recipe: Recipe) -> list[str]:
+    """The unlabelled sentences beyond the training split that the recipe asks for (may be none)."""
+    for field_name in ("pretrain_text", "tokenizer_text"):
+        if getattr(recipe, field_name) not in TEXT_CHOICES:
+            raise ValueError(f"{field_name} must be one of {TEXT_CHOICES}, not {getattr(recipe, field_name)!r}")
+    if recipe.class_weighting not in ("none", "balanced"):
+        raise ValueError(f"class_weighting must be 'none' or 'balanced', not {recipe.class_weighting!r}")
+    if "train+wordnet" not in (recipe.pretrain_text, recipe.tokenizer_text):
+        return []
+    from roberta_math.data.wordnet import wordnet_sentences
+
+    return wordnet_sentences()
+
+
+ECE_BINS = 15
+"""Equal-width confidence bins of the expected calibration error (as in Guo et al. 2017)."""
+
+
+def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict[str, float]:
+    """NLL and ECE (15 bins) of ``softmax(z)`` and of ``softmax(z / T)``, rounded to 4 digits.
+
+    >>> z = np.array([[4.0, 0.0], [4.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+    >>> r = calibration_report(z, np.array([0, 0, 1, 1]), 4 / np.log(3))
+    >>> r["ece_before"], r["ece_after"]   # confidence 0.982 with 75 % right, then 0.75 with 75 % right
+    (0.232, 0.0)
+    """
+    report = {}
+    for when, t in (("before", 1.0), ("after", temperature)):
+        report[f"nll_{when}"] = round(negative_log_likelihood(logits, labels, t), 4)
+        report[f"ece_{when}"] = round(reliability_bins(softmax_rows(logits, t), labels, ECE_BINS)["ece"], 4)
+    return report
 
 
 def _versions() -> dict[str, str]:
@@ -458,7 +531,9 @@ def train_embedded(
 
         # -- tokenizer (training split only)
         t = time.perf_counter()
-        tokenizer = train_bpe([s.text for s in train], vocab_size=recipe.vocab_size)
+        extra_text = _extra_text(recipe)
+        tokenizer_texts = [s.text for s in train] + (extra_text if recipe.tokenizer_text == "train+wordnet" else [])
+        tokenizer = train_bpe(tokenizer_texts, vocab_size=recipe.vocab_size)
         wall["tokenizer"] = round(time.perf_counter() - t, 1)
 
         def encode(rows: Sequence[corpus.Sentence]) -> list[list[int]]:
@@ -471,8 +546,12 @@ def train_embedded(
         # -- optional masked-LM pre-training, then fine-tuning (and the from-scratch control)
         encoder_state = None
         if recipe.pretrain_epochs > 0:
+            pretrain_ids = train_ids
+            if recipe.pretrain_text == "train+wordnet":
+                pretrain_ids = train_ids + tokenizer(extra_text, truncation=True, max_length=recipe.max_tokens)["input_ids"]
             encoder_state, stages["pretrain"] = pretrain_masked_lm(
-                config, tokenizer, train_ids, validation_ids, recipe, progress)
+                config, tokenizer, pretrain_ids, validation_ids, recipe, progress)
+            stages["pretrain"]["sentences"] = len(pretrain_ids)
             wall["pretrain"] = stages["pretrain"]["wall_seconds"]
         candidates = {}
         runs = [("finetune_pretrained", encoder_state)] if encoder_state is not None else []
@@ -489,9 +568,23 @@ def train_embedded(
                                                   stages[n]["best_validation"]["accuracy"]))
         model = candidates[selected]
 
+        # -- the softmax temperature, fitted on the validation split (Guo et al. 2017, section 4.2)
+        validation_logits = predict_logits(model, validation_ids, config.pad_token_id).double().numpy()  # (n_val, 3)
+        validation_labels = np.array([s.label for s in validation])
+        temperature = fit_temperature(validation_logits, validation_labels)
+
         # -- the test split, once
         t = time.perf_counter()
-        probs = predict_probabilities(model, test_ids, config.pad_token_id)  # (n_test, 3)
+        test_logits = predict_logits(model, test_ids, config.pad_token_id).double().numpy()  # (n_test, 3)
+        probs = torch.from_numpy(softmax_rows(test_logits, temperature))  # (n_test, 3), as predict prints them
+        calibration = {
+            "method": "temperature scaling (Guo et al. 2017, section 4.2): p = softmax(z / T), T fitted on the validation split by minimising its NLL",
+            "temperature": temperature,
+            "ece_bins": ECE_BINS,
+            **{split: calibration_report(z, y, temperature) for split, z, y in (
+                ("validation", validation_logits, validation_labels),
+                ("test", test_logits, np.array([s.label for s in test])))},
+        }
         domains = [s.domain for s in test]
         labels = [s.label for s in test]
         confusion = [[0] * len(LABELS) for _ in LABELS]  # rows: true class, columns: predicted
@@ -521,6 +614,7 @@ def train_embedded(
                 "best_epoch": stages[selected]["best_epoch"],
             },
             "test": test_metrics,
+            "calibration": calibration,
             "test_confusion": {"rows_true_columns_predicted": list(LABELS), "counts": confusion},
             "vader_test": vader_metrics,
             "tfidf_logreg_test": tfidf_metrics,
@@ -562,6 +656,12 @@ def train_embedded(
             scratch = Path(scratch_name)
             model.save_pretrained(str(scratch))
             save_tokenizer(tokenizer, scratch)
+            atomic_write_text(scratch / CALIBRATION_FILE, json.dumps({
+                "temperature": temperature,
+                "fitted_on": f"validation split ({len(validation)} sentences)",
+                "method": calibration["method"],
+                "validation_nll": {"before": calibration["validation"]["nll_before"], "after": calibration["validation"]["nll_after"]},
+            }, indent=2) + "\n")
             wall["total"] = round(time.perf_counter() - started, 1)
             atomic_write_text(scratch / "training_log.json", json.dumps(training_log, indent=1) + "\n")
             atomic_write_text(scratch / "metrics.json", json.dumps(metrics, indent=2) + "\n")

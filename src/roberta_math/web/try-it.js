@@ -68,6 +68,9 @@
   var api = { ready: null, classify: null, lastTiming: null, state: ui, workerRequests: 0 };
   window.robertaMath = api;
 
+  /** The model's fitted softmax temperature (calibration.json, exported in the manifest), else 1. */
+  function fittedT() { return (manifest && manifest.temperature) || 1.0; }
+
   // ------------------------------------------------------------------ the controls
 
   var banner = el("p", "rm-tryit-model", "Loading the model\u2026");
@@ -458,7 +461,8 @@
   var tLabel = el("span", "rm-tryit-temperature", "\u03c4 = 1.00");
   slider.addEventListener("input", function () {
     var v = parseFloat(slider.value);
-    ui.temperature = Math.abs(v) < 0.02 ? 1.0 : Math.exp(v); // snaps to exactly 1 near the middle
+    // snaps to exactly 1, or to the fitted temperature, when the thumb is near either
+    ui.temperature = Math.abs(v) < 0.02 ? 1.0 : Math.abs(v - Math.log(fittedT())) < 0.02 ? fittedT() : Math.exp(v);
     if (ui.result) renderSoftmax(ui.result); // only the softmax runs again; the logits are cached
   });
 
@@ -467,7 +471,9 @@
     if (!box) return;
     clear(box);
     var T = ui.temperature;
-    tLabel.textContent = "\u03c4 = " + T.toFixed(2) + (T === 1 ? " (the model's own probabilities)" : "");
+    tLabel.textContent = "\u03c4 = " + T.toFixed(2) +
+      (T === fittedT() && T !== 1 ? " (fitted on the validation split: the probabilities predict prints)"
+        : T === 1 ? (fittedT() === 1 ? " (the model's own probabilities)" : " (uncalibrated)") : "");
     var sliderRow = el("label", "rm-tryit-slider-row");
     sliderRow.appendChild(el("span", "rm-control-label", "Temperature"));
     sliderRow.appendChild(slider);
@@ -497,7 +503,7 @@
     var label = el("p", "rm-tryit-label", "");
     label.appendChild(document.createTextNode("Label: "));
     label.appendChild(el("strong", "rm-label", manifest.labels[best]));
-    if (T !== 1) label.appendChild(document.createTextNode(" (the temperature never changes the label, only how sure it looks)"));
+    if (T !== fittedT()) label.appendChild(document.createTextNode(" (the temperature never changes the label, only how sure it looks)"));
     box.appendChild(label);
   }
 
@@ -529,11 +535,13 @@
     worker.postMessage({ type: "load", manifest: new URL(root.dataset.manifest, window.location.href).href });
     api.ready.then(function (m) {
       manifest = m;
+      ui.temperature = fittedT(); // start where predict scores: softmax(z / T) at the fitted T
+      slider.value = String(Math.log(ui.temperature));
       var mb = (m.weights.bytes / 1e6).toFixed(1);
       clear(banner);
       if (m.substituted) {
         banner.classList.add("rm-substituted");
-        banner.appendChild(el("strong", null, "This page runs the embedded model, not the site's model. "));
+        banner.appendChild(el("strong", null, "This page runs the compact model, not the site's model. "));
         banner.appendChild(document.createTextNode(
           "The site's figures come from " + m.site_model.name + " (sha256 " + m.site_model.sha256.slice(0, 12) + "\u2026, " +
           (m.site_model.float32_bytes / 1e6).toFixed(0) + " MB of float32 weights, too large for a page). Here: "));

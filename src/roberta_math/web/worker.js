@@ -48,7 +48,8 @@ function classify(text) {
   var encoded = state.tokenizer.encode(prepared, m.max_tokens);
   var t1 = performance.now();
   var out = RobertaMathCore.forward(state.model, encoded.ids);
-  var probabilities = RobertaMathCore.softmax(out.head.logits, 1, m.config.num_labels, 1.0);
+  // softmax(z / T) with the model's fitted temperature T (manifest.temperature), as score_texts does
+  var probabilities = RobertaMathCore.softmax(out.head.logits, 1, m.config.num_labels, m.temperature || 1.0);
   var t2 = performance.now();
   return {
     prepared: prepared,
@@ -62,7 +63,7 @@ function classify(text) {
     dense: out.head.dense,
     tanh: out.head.tanh,
     logits: out.head.logits, // in the model's column order
-    probabilities: probabilities, // softmax over every column, T = 1
+    probabilities: probabilities, // softmax over every column at the fitted temperature
     attentions: out.attentions, // [layer][head] Float64Array (seq, seq)
     timing: { tokenize_ms: t1 - t0, forward_ms: t2 - t1 },
   };
