@@ -279,3 +279,26 @@ def test_dropout_and_its_backward_keep_the_input_dtype(dtype: torch.dtype) -> No
     for out in (dropout(x, keep, p=0.75), dropout_backward(x, keep, p=0.75)):
         assert out.dtype == dtype
         torch.testing.assert_close(out, expected)
+
+
+# ----------------------------------------------------------------------------- backpropagation through the model
+
+
+@pytest.mark.parametrize("missing", ["head_dense", "head_out", "both"])
+def test_forward_with_cache_refuses_a_model_without_a_whole_classification_head(missing: str) -> None:
+    """Either half of the head missing is refused with the one-line error (not an AttributeError deeper down)."""
+    from dataclasses import replace
+
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    from roberta_math.model.backward import forward_with_cache
+    from roberta_math.model.weights import read_weights
+
+    config = RobertaConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                           intermediate_size=16, max_position_embeddings=12)
+    weights = read_weights(RobertaForSequenceClassification(config).eval())
+    names = ["head_dense", "head_out"] if missing == "both" else [missing]
+    weights = replace(weights, **{name: None for name in names})
+    with pytest.raises(ValueError) as info:
+        forward_with_cache(weights, torch.tensor([[0, 5, 2]]))
+    assert str(info.value) == "this model has no classification head: backpropagation needs the classifier's loss"
