@@ -256,6 +256,6 @@ def test_a_substituted_model_is_named_at_the_top(site: Path, chromium: tuple[Any
     tab.wait_for_selector("#rm-tryit[data-ready='true']", timeout=30_000)
     banner = tab.locator(".rm-tryit-model").text_content()
     context.close()
-    assert "runs the embedded model, not the site's model" in banner
+    assert "runs the compact model, not the site's model" in banner
     assert big["name"] in banner and big["sha256"][:12] in banner
     assert manifest["model"]["name"] in banner and manifest["model"]["sha256"] in banner
