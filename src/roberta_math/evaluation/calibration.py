@@ -6,8 +6,8 @@ mean confidence there. The expected calibration error (Guo et al. 2017, "On Cali
 of Modern Neural Networks", ICML, section 2) sums the gaps weighted by bin size.
 
 Temperature scaling (Guo et al. 2017, section 4.2) divides the logits by one number
-:math:`T > 0` fitted on held-out data, :math:`p = \operatorname{softmax}(z / T)`: the
-predicted class never changes (dividing by :math:`T` keeps the order of the logits),
+:math:`\tau > 0` fitted on held-out data, :math:`p = \operatorname{softmax}(z / \tau)`: the
+predicted class never changes (dividing by :math:`\tau` keeps the order of the logits),
 only how sure the model says it is.
 """
 
@@ -52,11 +52,11 @@ def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 
 
 
 def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature: float = 1.0) -> float:
-    r"""Mean negative log-likelihood $\frac1N \sum_i -\log \operatorname{softmax}(z_i / T)_{y_i}$ (nats).
+    r"""Mean negative log-likelihood $\frac1N \sum_i -\log \operatorname{softmax}(z_i / \tau)_{y_i}$ (nats).
 
     ``logits`` has shape ``(N, C)``, ``labels`` ``(N,)`` integers in ``[0, C)``. Computed
-    as $\operatorname{logsumexp}(z_i/T) - z_{i,y_i}/T$ in float64, so no probability
-    underflows to 0. Raises ``ValueError`` for other shapes, an empty batch or $T \le 0$.
+    as $\operatorname{logsumexp}(z_i/\tau) - z_{i,y_i}/\tau$ in float64, so no probability
+    underflows to 0. Raises ``ValueError`` for other shapes, an empty batch or $\tau \le 0$.
 
     >>> round(negative_log_likelihood(np.array([[2.0, 0.0, 0.0]]), np.array([0])), 4)  # -log(e^2/(e^2+2))
     0.2395
@@ -73,9 +73,9 @@ def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature:
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, tolerance: float = 1e-10) -> float:
-    r"""The temperature $T^\star = \arg\min_{T > 0} \mathrm{NLL}(T)$ on held-out ``(logits, labels)``.
+    r"""The temperature $\tau^\star = \arg\min_{\tau > 0} \mathrm{NLL}(\tau)$ on held-out ``(logits, labels)``.
 
-    With $\beta = 1/T$, $\mathrm{NLL}(\beta) = \frac1N\sum_i \bigl[\operatorname{logsumexp}(\beta z_i) - \beta z_{i,y_i}\bigr]$
+    With $\beta = 1/\tau$, $\mathrm{NLL}(\beta) = \frac1N\sum_i \bigl[\operatorname{logsumexp}(\beta z_i) - \beta z_{i,y_i}\bigr]$
     is convex in $\beta$, with derivative
 
     $$ \frac{d\,\mathrm{NLL}}{d\beta} = \frac1N \sum_i \Bigl(\sum_c p_{i,c}(\beta)\, z_{i,c} - z_{i,y_i}\Bigr),
@@ -131,7 +131,7 @@ def _checked(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def softmax_rows(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    r"""$\operatorname{softmax}(z_i / T)$ row by row in float64, shape ``(N, C)``.
+    r"""$\operatorname{softmax}(z_i / \tau)$ row by row in float64, shape ``(N, C)``.
 
     >>> softmax_rows(np.array([[0.0, np.log(3.0)]])).round(4).tolist()
     [[0.25, 0.75]]

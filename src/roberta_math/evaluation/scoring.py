@@ -111,9 +111,9 @@ def score_texts(
 ) -> np.ndarray:
     r"""Class probabilities of each text, shape ``(n, 3)``, columns in ``LABELS`` order.
 
-    $$ p_i = \operatorname{softmax}(z_i / T)[\,\text{label\_columns}\,], \qquad z_i \in \mathbb{R}^{C} $$
+    $$ p_i = \operatorname{softmax}(z_i / \tau)[\,\text{label\_columns}\,], \qquad z_i \in \mathbb{R}^{C} $$
 
-    where :math:`z_i` are the model's logits for text :math:`i`, :math:`T` =
+    where :math:`z_i` are the model's logits for text :math:`i`, :math:`\tau` =
     ``loaded.temperature`` the softmax temperature fitted on the validation split
     (``calibration.json`` beside the weights; 1 for a model without one), and
     ``label_columns`` = ``loaded.label_columns`` puts the classes in ``LABELS`` order.

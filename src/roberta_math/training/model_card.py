@@ -87,6 +87,45 @@ def _origin_sentence(metrics: dict[str, Any]) -> str:
             f" {train:,} training sentences, not on large text: it is not a pre-trained RoBERTa.")
 
 
+def _extra_text_line(r: dict[str, Any], log: dict[str, Any]) -> str:
+    if r.get("pretrain_text", "train") != "train+wordnet":
+        return "on the training texts"
+    from roberta_math.data import wordnet
+
+    n = log["stages"].get("pretrain", {}).get("sentences")
+    count = f"{n:,} sentences: " if n else ""
+    return (f"on the training texts plus WordNet 3.0's glosses and example sentences ({count}Debian package "
+            f"`{wordnet.PACKAGE}={wordnet.VERSION}`, SHA-256 `{wordnet.DEB_SHA256}`; {wordnet.LICENCE})")
+
+
+def _loss_line(r: dict[str, Any]) -> str:
+    parts = []
+    if r.get("class_weighting", "none") == "balanced":
+        parts.append("class weights N / (3 N_c) (scikit-learn's \"balanced\")")
+    if r.get("label_smoothing", 0.0):
+        parts.append(f"label smoothing {r['label_smoothing']}")
+    return "; cross-entropy with " + " and ".join(parts) if parts else ""
+
+
+def _calibration_section(metrics: dict[str, Any]) -> str:
+    c = metrics.get("calibration")
+    if not c:
+        return ""
+    v, t = c["validation"], c["test"]
+    return f"""
+## Calibration
+
+Temperature scaling (Guo et al. 2017): every scorer of the package divides the logits by
+tau = {c['temperature']:.4f} before the softmax (`calibration.json`), fitted on the validation split by
+minimising its negative log-likelihood. Labels do not change; probabilities do.
+
+| split | ECE ({c['ece_bins']} bins), tau = 1 | ECE, fitted tau | NLL, tau = 1 | NLL, fitted tau |
+|---|---:|---:|---:|---:|
+| validation | {v['ece_before']:.4f} | {v['ece_after']:.4f} | {v['nll_before']:.4f} | {v['nll_after']:.4f} |
+| test | {t['ece_before']:.4f} | {t['ece_after']:.4f} | {t['nll_before']:.4f} | {t['nll_after']:.4f} |
+"""
+
+
 def render_model_card(metrics: dict[str, Any], log: dict[str, Any]) -> str:
     """The whole card: data, recipe, test metrics per domain, and plainly stated limits."""
     r = metrics["recipe"]
@@ -95,7 +134,7 @@ def render_model_card(metrics: dict[str, Any], log: dict[str, Any]) -> str:
     overall, vader = metrics["test"]["overall"], metrics["vader_test"]["overall"]
     selected = metrics["model"]["selected_run"].replace("finetune_", "").replace("_", " ")
     limited = "" if r["limit"] is None else f"\n\n> **Trial run:** each split was capped at {r['limit']} sentences.\n"
-    return f"""# Model card: roberta-math embedded sentiment model
+    return f"""# Model card: roberta-math compact sentiment model
 
 A compact `RobertaForSequenceClassification` (3 classes: negative, neutral, positive) trained
 by this project's own recipe (`roberta-math train`) so that every figure of the site can be
@@ -128,10 +167,10 @@ split only; model selection used the validation split only; the test split was s
 - Model: {r['num_layers']} layers, hidden size {r['hidden_size']}, {r['num_heads']} heads, feed-forward {r['ffn_size']},
   at most {r['max_tokens']} tokens (`max_position_embeddings` {r['max_tokens'] + 2}), dropout {r['dropout']};
   {metrics['model']['parameters']:,} parameters.
-- Masked-LM pre-training: {r['pretrain_epochs']} epochs on the training texts, RoBERTa's dynamic masking
+- Masked-LM pre-training: {r['pretrain_epochs']} epochs {_extra_text_line(r, log)}, RoBERTa's dynamic masking
   ({r['mask_probability']:.0%} of tokens; 80 % `<mask>`, 10 % random, 10 % unchanged), lr {r['pretrain_learning_rate']}.
 - Fine-tuning: {r['finetune_epochs']} epochs, AdamW lr {r['learning_rate']}, weight decay {r['weight_decay']},
-  {r['warmup_fraction']:.0%} linear warm-up then linear decay, batch {r['batch_size']}, gradient clipping {r['grad_clip_norm']};
+  {r['warmup_fraction']:.0%} linear warm-up then linear decay, batch {r['batch_size']}, gradient clipping {r['grad_clip_norm']}{_loss_line(r)};
   the epoch with the best validation macro-F1 is kept. With pre-training on, the same fine-tuning
   also ran from random weights; the run with the better validation macro-F1 ships
   (here: **{selected}**, epoch {metrics['model']['best_epoch']}).
@@ -150,7 +189,7 @@ VADER is scored on exactly the same sentences, with its documented +/-0.05 thres
 {metrics_table(metrics)}
 
 Overall the model reaches accuracy {overall['accuracy']:.3f} against VADER's {vader['accuracy']:.3f}.{_tfidf_sentence(metrics)}
-
+{_calibration_section(metrics)}
 ## Limits
 
 - Small: {metrics['model']['parameters']:,} parameters trained on {split['used_sizes']['train']:,} sentences, with no

@@ -13,6 +13,7 @@ disjoint halves of the list side by side.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import time
@@ -22,12 +23,15 @@ from typing import Any
 
 import torch
 
-from roberta_math.cache import atomic_write_text
+from roberta_math.cache import atomic_write_text, cache_root
 from roberta_math.data import corpus
 from roberta_math.training.recipe import Recipe, _extra_text, finetune, pretrain_masked_lm, roberta_config
 
 BASE = Recipe(pretrain_epochs=0, compare_from_scratch=False)
 """The recipe shipped before this search (fine-tuning from random weights won on validation)."""
+
+FINETUNE_ONLY = ("label_smoothing", "class_weighting", "finetune_epochs", "learning_rate", "compare_from_scratch", "limit")
+"""Recipe fields that do not change the pre-trained encoder."""
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
@@ -40,6 +44,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "wd_0.1+dropout_0.2": {"weight_decay": 0.1, "dropout": 0.2},
     "mlm_train_5": {"pretrain_epochs": 5},
     "mlm_wordnet_1": {"pretrain_epochs": 1, "pretrain_text": "train+wordnet"},
+    "mlm_wordnet_1+balanced+smoothing": {"pretrain_epochs": 1, "pretrain_text": "train+wordnet",
+                                         "class_weighting": "balanced", "label_smoothing": 0.1},
+    "mlm_wordnet_1+balanced": {"pretrain_epochs": 1, "pretrain_text": "train+wordnet", "class_weighting": "balanced"},
+    "base_seed1": {"seed": 1},
+    "balanced_classes_seed1": {"class_weighting": "balanced", "seed": 1},
+    "mlm_wordnet_1+balanced_seed1": {"pretrain_epochs": 1, "pretrain_text": "train+wordnet", "class_weighting": "balanced",
+                                     "seed": 1},
     "mlm_wordnet_1+tok_wordnet": {"pretrain_epochs": 1, "pretrain_text": "train+wordnet", "tokenizer_text": "train+wordnet"},
 }
 """Name -> overrides of :data:`BASE`."""
@@ -65,8 +76,17 @@ def run_variant(name: str, overrides: dict[str, Any], num_threads: int = 1, prog
     config = roberta_config(recipe, vocab_size=len(tokenizer))
     state, pretrain_log = None, None
     if recipe.pretrain_epochs > 0:
-        pretrain_ids = train_ids + (encode(extra) if recipe.pretrain_text == "train+wordnet" else [])
-        state, pretrain_log = pretrain_masked_lm(config, tokenizer, pretrain_ids, validation_ids, recipe, progress)
+        # Variants that differ only in fine-tuning share one pre-trained encoder (cached on disk).
+        key = {k: v for k, v in asdict(recipe).items() if k not in FINETUNE_ONLY}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
+        cached = cache_root() / "recipe-search" / f"pretrained-{digest}.pt"
+        if cached.exists():
+            state, pretrain_log = torch.load(cached)
+        else:
+            pretrain_ids = train_ids + (encode(extra) if recipe.pretrain_text == "train+wordnet" else [])
+            state, pretrain_log = pretrain_masked_lm(config, tokenizer, pretrain_ids, validation_ids, recipe, progress)
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            torch.save((state, pretrain_log), cached)
     model, log = finetune(config, train_ids, train, validation_ids, validation, recipe,
                       encoder_state=state, name=name, progress=progress)
     return {
