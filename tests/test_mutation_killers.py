@@ -302,3 +302,72 @@ def test_forward_with_cache_refuses_a_model_without_a_whole_classification_head(
     with pytest.raises(ValueError) as info:
         forward_with_cache(weights, torch.tensor([[0, 5, 2]]))
     assert str(info.value) == "this model has no classification head: backpropagation needs the classifier's loss"
+
+
+@pytest.fixture(scope="module")
+def eps_half_pad_zero_model():
+    """A small classifier with layer_norm_eps = 0.5 and pad id 0 (float64), random biases and LayerNorms."""
+    from helpers_models import randomise_biases_and_layer_norms
+    from transformers import RobertaConfig, RobertaForSequenceClassification
+
+    torch.manual_seed(0)
+    config = RobertaConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                           intermediate_size=32, max_position_embeddings=12, num_labels=3, layer_norm_eps=0.5,
+                           pad_token_id=0, bos_token_id=3, eos_token_id=4)
+    config._attn_implementation = "eager"
+    model = RobertaForSequenceClassification(config)
+    model = randomise_biases_and_layer_norms(model, seed=0, bias_std=0.05).double().eval()
+    ids = torch.tensor([[3, 17, 9, 22, 4], [3, 30, 4, 0, 0]])
+    return model, ids, ids.ne(0).long(), torch.tensor([2, 0])
+
+
+def test_gradients_from_scratch_use_layer_norm_eps_and_the_pad_id(eps_half_pad_zero_model) -> None:
+    """eps = 0.5 and pad id 0 in every forward and backward step: each gradient equals autograd's."""
+    import torch.nn.functional as F
+
+    from roberta_math.model.backward import gradients_from_scratch
+
+    model, ids, mask, labels = eps_half_pad_zero_model
+    model.zero_grad(set_to_none=True)
+    reference_loss = F.cross_entropy(model(input_ids=ids, attention_mask=mask).logits, labels)
+    reference_loss.backward()
+    for attention_mask in (mask, None):  # None: the mask comes from the pad id
+        loss, grads = gradients_from_scratch(model, ids, attention_mask, labels)
+        torch.testing.assert_close(loss, reference_loss.detach(), rtol=1e-12, atol=1e-12)
+        for name, p in model.named_parameters():
+            torch.testing.assert_close(grads[name], p.grad, rtol=1e-9, atol=1e-12, msg=name)
+
+
+def test_backward_records_the_hidden_states_gradients_as_autograd_does(eps_half_pad_zero_model) -> None:
+    """record["hidden"] holds dL/dX^(l) from l = L down to 0: autograd's gradients of transformers' hidden states."""
+    import torch.nn.functional as F
+
+    from roberta_math.model.backward import gradients_from_scratch
+
+    model, ids, mask, labels = eps_half_pad_zero_model
+    out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    for h in out.hidden_states:
+        h.retain_grad()
+    F.cross_entropy(out.logits, labels).backward()
+    record: dict = {}
+    gradients_from_scratch(model, ids, mask, labels, record)
+    expected = [h.grad for h in reversed(out.hidden_states)]  # X^(L) first, the embeddings' output last
+    assert len(record["hidden"]) == len(expected) == 3
+    for mine, reference in zip(record["hidden"], expected):
+        torch.testing.assert_close(mine, reference, rtol=1e-9, atol=1e-12)
+    assert len(record["paths"]) == 2 and all(isinstance(p, dict) and p for p in record["paths"])
+
+
+def test_backward_from_logits_refuses_weights_without_a_whole_head(eps_half_pad_zero_model) -> None:
+    """Called directly (not through forward_with_cache), a missing half of the head stops it before any gradient."""
+    from dataclasses import replace
+
+    from roberta_math.model.backward import backward_from_logits, forward_with_cache
+    from roberta_math.model.weights import read_weights
+
+    model, ids, mask, _ = eps_half_pad_zero_model
+    weights = read_weights(model)
+    logits, cache = forward_with_cache(weights, ids, mask)
+    for half in ("head_dense", "head_out"):
+        with pytest.raises(AssertionError):
+            backward_from_logits(torch.ones_like(logits), replace(weights, **{half: None}), cache)
