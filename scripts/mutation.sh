@@ -9,6 +9,12 @@
 # writes results.txt (one line per mutant) and summary.json beside the run. Mutant names (as
 # results.txt shows them, wildcards allowed) rerun just those mutants in an existing MUTATION_WORKDIR.
 # The report of the last full run and the equivalent mutants: tests/mutation/REPORT.md.
+#
+# MUTATION_TIMEOUT="MULTIPLIER CONSTANT" overrides [tool.mutmut]'s timeout_multiplier and
+# timeout_constant in the copy (a mutant gets (its tests' clean time + CONSTANT) x MULTIPLIER x 2
+# CPU seconds); MUTATION_MEMORY_KB caps the address space of the run (ulimit -v), so that a mutant
+# looping forever while it appends to a list fails with MemoryError instead of filling the
+# machine's memory. The tokenization's run uses MUTATION_TIMEOUT="3 2" MUTATION_MEMORY_KB=4000000.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -25,6 +31,13 @@ fi
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 HF_HUB_OFFLINE=1 HF_HUB_DISABLE_PROGRESS_BARS=1 \
     TOKENIZERS_PARALLELISM=false NO_MKDOCS_2_WARNING=1
 cd "$WORK"
+if [ -n "${MUTATION_TIMEOUT:-}" ]; then
+    read -r multiplier constant <<< "$MUTATION_TIMEOUT"
+    sed -i -E "s/^timeout_multiplier = .*/timeout_multiplier = $multiplier/; s/^timeout_constant = .*/timeout_constant = $constant/" pyproject.toml
+fi
+if [ -n "${MUTATION_MEMORY_KB:-}" ]; then
+    ulimit -v "$MUTATION_MEMORY_KB"
+fi
 echo "== mutmut $MUTMUT_VERSION in $WORK (log: $WORK/run.log)"
 "$PY" -m mutmut run --max-children "${MUTATION_JOBS:-1}" "$@" > run.log 2>&1 || true
 "$PY" -m mutmut results --all true > results.txt
