@@ -108,7 +108,7 @@ _PIP_OPTIONS: tuple[str, ...] = ()
 def label_from_valence(valence: float) -> int:
     r"""Class index from a mean valence on the raters' scale :math:`\bar\nu \in [-4, 4]`.
 
-    $$ y(\bar\nu) = 0 \text{ if } \bar\nu/4 \le -0.05,\quad 2 \text{ if } \bar\nu/4 \ge 0.05,\quad 1 \text{ otherwise} $$
+    $$\begin{gathered} y(\bar\nu) = 0 \text{ if } \bar\nu/4 \le -0.05, \quad 2 \text{ if } \bar\nu/4 \ge 0.05, \\ 1 \text{ otherwise} \end{gathered}$$
 
     Dividing by 4 is exact in binary floating point, so ``-0.2`` lands exactly on the
     boundary and is negative, as the ``<=`` of the paper's rule for scores says.

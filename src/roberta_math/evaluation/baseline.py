@@ -13,8 +13,10 @@ each block is then scaled to unit length. A multinomial logistic regression maps
 row vector :math:`\chi_i \in \mathbb R^{1 \times N_\text{feat}}` of text :math:`i` to class
 probabilities (the site's row convention)
 
-$$ p_i = \operatorname{softmax}\bigl(\chi_i W_\text{lr}^\top + b_\text{lr}\bigr), \qquad
-   W_\text{lr} \in \mathbb R^{C \times N_\text{feat}}, $$
+$$ \begin{gathered}
+    p_i = \operatorname{softmax}\bigl(\chi_i W_\text{lr}^\top + b_\text{lr}\bigr), \\
+    W_\text{lr} \in \mathbb R^{C \times N_\text{feat}},
+    \end{gathered}$$
 
 fitted by minimising
 

@@ -131,9 +131,11 @@ class PerClass:
 def per_class_from_confusion(matrix: np.ndarray) -> PerClass:
     r"""Precision, recall and F1 of each class from a confusion matrix ``(C, C)``.
 
-    $$ \operatorname{P}_c = \frac{N_{cc}}{\sum_{c'} N_{c'c}}, \qquad \operatorname{R}_c = \frac{N_{cc}}{\sum_{c'} N_{cc'}}, \qquad
-       F_c = \frac{2 \operatorname{P}_c \operatorname{R}_c}{\operatorname{P}_c + \operatorname{R}_c}
-           = \frac{2 N_{cc}}{\sum_{c'} N_{c'c} + \sum_{c'} N_{cc'}} $$
+    $$ \begin{gathered}
+        \operatorname{P}_c = \frac{N_{cc}}{\sum_{c'} N_{c'c}}, \qquad \operatorname{R}_c = \frac{N_{cc}}{\sum_{c'} N_{cc'}}, \\
+        F_c = \frac{2 \operatorname{P}_c \operatorname{R}_c}{\operatorname{P}_c + \operatorname{R}_c}
+           = \frac{2 N_{cc}}{\sum_{c'} N_{c'c} + \sum_{c'} N_{cc'}}
+        \end{gathered}$$
 
     :math:`\operatorname{P}_c` divides by the column sum (everything *predicted* as :math:`c`),
     :math:`\operatorname{R}_c` by the row sum :math:`N_c` (everything that *is* :math:`c`, the support).
@@ -172,8 +174,10 @@ def average_per_class(
 ) -> float:
     r"""Mean of per-class values: unweighted (``"macro"``) or weighted by support (``"weighted"``).
 
-    $$ \bar \phi_{\text{macro}} = \frac{1}{|\mathcal{C}|}\sum_{c \in \mathcal{C}} \phi_c, \qquad
-       \bar \phi_{\text{weighted}} = \sum_{c=1}^{C} \frac{N_c}{N}\, \phi_c $$
+    $$ \begin{gathered}
+        \bar \phi_{\text{macro}} = \frac{1}{|\mathcal{C}|}\sum_{c \in \mathcal{C}} \phi_c, \\
+        \bar \phi_{\text{weighted}} = \sum_{c=1}^{C} \frac{N_c}{N}\, \phi_c
+        \end{gathered}$$
 
     for a per-class value :math:`\phi_c`; :math:`\mathcal{C}` is the set of classes marked in
     ``present`` (``PerClass.present``: in the labels or the predictions); all :math:`C`
@@ -391,8 +395,11 @@ def paired_bootstrap_ci(
     Both methods are scored on the *same* resampled sentences (a paired bootstrap), so
     the sentence-to-sentence difficulty shared by the two methods cancels:
 
-    $$ D^{(j)} = \phi\big(\text{first}[I_j]\big) - \phi\big(\text{second}[I_j]\big), \quad j = 1, \dots, N_\text{boot}, \qquad
-       \text{CI} = \big[\,q_{(1 - \text{level})/2}(D),\; q_{(1 + \text{level})/2}(D)\,\big] $$
+    $$ \begin{gathered}
+        D^{(j)} = \phi\big(\text{first}[I_j]\big) - \phi\big(\text{second}[I_j]\big), \\
+        j = 1, \dots, N_\text{boot}, \\
+        \text{CI} = \big[\,q_{(1 - \text{level})/2}(D),\; q_{(1 + \text{level})/2}(D)\,\big]
+        \end{gathered}$$
 
     where :math:`\phi` is the metric, "first" and "second" the two methods' arrays,
     :math:`N_\text{boot}` = ``n_resamples``, :math:`I_j` is row :math:`j` of

@@ -11,7 +11,7 @@ The paper turns any score on :math:`[-1, 1]` into a class with thresholds
 :math:`\bar\nu/4`, see :func:`roberta_math.data.corpus.label_from_valence`; the paper does not
 say how it classed the ratings):
 
-$$ \hat y = 0 \text{ if } \psi \le -0.05, \quad 2 \text{ if } \psi \ge 0.05, \quad 1 \text{ otherwise.} $$
+$$\begin{gathered} \hat y = 0 \text{ if } \psi \le -0.05, \quad 2 \text{ if } \psi \ge 0.05, \\ 1 \text{ otherwise.} \end{gathered}$$
 
 The ``vaderSentiment`` package is imported on first use, not with this module.
 """

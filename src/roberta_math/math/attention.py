@@ -3,7 +3,10 @@ r"""Scaled dot-product attention and its multi-head form.
 For queries $Q$, keys $K$ and values $V$, one row per token (``seq_q`` query rows of
 width $d_k$, ``seq_k`` key rows of width $d_k$ and value rows of width $d_v$),
 
-$$\operatorname{Attention}(Q, K, V) = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V,$$
+$$\begin{aligned}
+&\operatorname{Attention}(Q, K, V) \\
+&\qquad = \operatorname{softmax}\!\left(\frac{Q K^\top}{\sqrt{d_k}} + M\right) V,
+\end{aligned}$$
 
 where $M_{ij} = 0$ if query $i$ may look at key $j$ and $-\infty$ if key $j$ is masked
 (padding). Dividing by $\sqrt{d_k}$ gives the scores unit variance when the components
@@ -134,10 +137,13 @@ def multi_head_attention(
 ) -> tuple[Tensor, Tensor]:
     r"""Multi-head self-attention of one layer, from the layer's weights.
 
-    $$Q = X W_Q^\top + b_Q,\quad K = X W_K^\top + b_K,\quad V = X W_V^\top + b_V,$$
+    $$\begin{gathered} Q = X W_Q^\top + b_Q, \quad K = X W_K^\top + b_K, \\ V = X W_V^\top + b_V, \end{gathered}$$
 
-    $$\operatorname{head}_h = \operatorname{Attention}\big(Q^{[h]}, K^{[h]}, V^{[h]}\big), \qquad
-    \operatorname{MHA}(X) = \operatorname{Concat}(\operatorname{head}_1, \dots, \operatorname{head}_H)\, W_O^\top + b_O$$
+    $$\begin{aligned}
+        \operatorname{head}_h &= \operatorname{Attention}\big(Q^{[h]}, K^{[h]}, V^{[h]}\big), \\
+    \operatorname{MHA}(X) &= \operatorname{Concat}(\operatorname{head}_1, \dots, \operatorname{head}_H) \\
+    &\qquad W_O^\top + b_O
+        \end{aligned}$$
 
     with every $W$ stored (out, in), ``(d, d)``, as ``torch.nn.Linear`` stores it, and
     $Q^{[h]}$ the $d_h$ columns of $Q$ that belong to head $h$ (the site's notation page
@@ -188,8 +194,10 @@ def self_attention_backward(
     (the product rule for $O = AV$, :func:`~roberta_math.math.softmax.softmax_backward` for each row of $A$,
     the product rule again for $Q K^\top$; the mask $M$ is a constant):
 
-    $$\mathrm{d}V = A^\top \mathrm{d}O, \qquad \mathrm{d}A = \mathrm{d}O\, V^\top, \qquad
-    \mathrm{d}S = A \odot \big(\mathrm{d}A - \operatorname{rowsum}(A \odot \mathrm{d}A)\big),$$
+    $$\begin{gathered}
+        \mathrm{d}V = A^\top \mathrm{d}O, \qquad \mathrm{d}A = \mathrm{d}O\, V^\top, \\
+        \mathrm{d}S = A \odot \big(\mathrm{d}A - \operatorname{rowsum}(A \odot \mathrm{d}A)\big),
+        \end{gathered}$$
 
     $$\mathrm{d}Q = \frac{\mathrm{d}S\, K}{\sqrt{d_k}}, \qquad \mathrm{d}K = \frac{\mathrm{d}S^\top Q}{\sqrt{d_k}}.$$
 

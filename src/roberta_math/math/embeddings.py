@@ -1,7 +1,9 @@
 r"""RoBERTa's input embeddings: token + position + token type, then LayerNorm.
 
-$$X^{(0)}_t = \operatorname{LayerNorm}\big(E^\text{tok}[x_t] + E^\text{pos}[\pi_t] + E^\text{type}[0]\big),
-\qquad t = 1, \dots, n,$$
+$$\begin{aligned}
+X^{(0)}_t &= \operatorname{LayerNorm}\big(E^\text{tok}[x_t] + E^\text{pos}[\pi_t] \\
+&\qquad + E^\text{type}[0]\big), \qquad t = 1, \dots, n,
+\end{aligned}$$
 
 with $E[i]$ the row of a table for id $i$ (symbols: the site's notation page). The position
 ids $\pi_t$ are RoBERTa's own: real tokens are numbered from
@@ -21,8 +23,9 @@ from torch import Tensor
 def position_ids_from_input_ids(input_ids: Tensor, padding_idx: int = 1) -> Tensor:
     r"""RoBERTa's position ids: count real tokens from $\text{padding\_idx} + 1$; padding stays at $\text{padding\_idx}$.
 
-    $$\pi_t = \begin{cases} \text{padding\_idx} + \sum_{t' \le t} [x_{t'} \ne \text{pad}] & x_t \ne \text{pad} \\
-    \text{padding\_idx} & x_t = \text{pad} \end{cases}$$
+    $$\pi_t = \begin{cases} \text{padding\_idx} + \sum_{t' \le t} [x_{t'} \ne \text{pad}] \\
+    \qquad \text{if } x_t \ne \text{pad} \\
+    \text{padding\_idx} \qquad \text{if } x_t = \text{pad} \end{cases}$$
 
     - ``input_ids``: ``(batch, seq)`` token ids; ``padding_idx``: the id of ``<pad>`` (1 in RoBERTa).
     - Returns ``(batch, seq)`` position ids.
@@ -37,8 +40,10 @@ def position_ids_from_input_ids(input_ids: Tensor, padding_idx: int = 1) -> Tens
 def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, eps: float = 1e-5) -> Tensor:
     r"""Normalise each vector to zero mean and unit variance, then scale and shift.
 
-    $$\operatorname{LayerNorm}(x) = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta,
-    \qquad \mu = \frac{1}{d}\sum_i x_i,\quad \sigma^2 = \frac{1}{d}\sum_i (x_i - \mu)^2$$
+    $$\begin{gathered}
+        \operatorname{LayerNorm}(x) = \gamma \odot \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}} + \beta, \\
+        \mu = \frac{1}{d}\sum_i x_i, \quad \sigma^2 = \frac{1}{d}\sum_i (x_i - \mu)^2
+        \end{gathered}$$
 
     - ``x``: ``(..., d)``; ``gamma``, ``beta``: ``(d,)``; the variance is the biased one ($1/d$).
     - ``eps``: $\epsilon$, a finite number $> 0$ (else ``ValueError``: with 0 a constant vector is 0/0).
@@ -89,7 +94,10 @@ def roberta_embeddings(
 ) -> Tensor:
     r"""Embed token ids: word + position + token type, then LayerNorm.
 
-    $$X^{(0)}_t = \operatorname{LayerNorm}\big(E^\text{tok}[x_t] + E^\text{pos}[\pi_t] + E^\text{type}[\text{type}_t]\big)$$
+    $$\begin{aligned}
+        X^{(0)}_t &= \operatorname{LayerNorm}\big(E^\text{tok}[x_t] + E^\text{pos}[\pi_t] \\
+        &\qquad + E^\text{type}[\text{type}_t]\big)
+        \end{aligned}$$
 
     - ``input_ids``: $x$, ``(batch, seq)``; ``token_type_ids``: the ids $\text{type}_t$, ``(batch, seq)``,
       all 0 by default (RoBERTa has a single type).
@@ -139,9 +147,10 @@ def layer_norm_backward(
     write $g = \mathrm{d}y \odot \gamma$. Differentiating $\mu$ and $\sigma^2$ with respect to every
     $x_j$ (both depend on all $d$ entries) gives, per vector,
 
-    $$\mathrm{d}x = \frac{1}{\sigma_\epsilon}\Big(g - \overline{g} - \hat{x}\; \overline{g \odot \hat{x}}\Big), \qquad
-    \mathrm{d}\gamma = \sum_{\text{rows}} \mathrm{d}y \odot \hat{x}, \qquad
-    \mathrm{d}\beta = \sum_{\text{rows}} \mathrm{d}y,$$
+    $$\begin{gathered}
+        \mathrm{d}x = \frac{1}{\sigma_\epsilon}\Big(g - \overline{g} - \hat{x}\; \overline{g \odot \hat{x}}\Big), \\
+        \mathrm{d}\gamma = \sum_{\text{rows}} \mathrm{d}y \odot \hat{x}, \qquad \mathrm{d}\beta = \sum_{\text{rows}} \mathrm{d}y,
+        \end{gathered}$$
 
     where $\overline{v} = \frac{1}{d}\sum_i v_i$. The first subtracted term removes the part of
     $g$ that would move the mean, which LayerNorm undoes: $\mathrm{d}x$ sums to 0. The second
@@ -176,8 +185,10 @@ def layer_norm_backward(
 def embedding_backward(grad_output: Tensor, ids: Tensor, num_rows: int, padding_idx: int | None = None) -> Tensor:
     r"""Gradient of a table lookup $Y_t = E[x_t]$: scatter-add each position's gradient into its row.
 
-    $$\mathrm{d}E[v] = \sum_{t \,:\, x_t = v} \mathrm{d}Y_t,
-    \qquad \mathrm{d}E[\text{padding\_idx}] = 0$$
+    $$\begin{gathered}
+        \mathrm{d}E[v] = \sum_{t \,:\, x_t = v} \mathrm{d}Y_t, \\
+        \mathrm{d}E[\text{padding\_idx}] = 0
+        \end{gathered}$$
 
     A row used twice gets both contributions; a row never used gets 0; the padding row gets 0,
     as ``torch.nn.Embedding(padding_idx=...)`` does.
@@ -217,9 +228,11 @@ def roberta_embeddings_backward(
     $\mathrm{d}U_t$ to each of its three terms; :func:`embedding_backward` scatter-adds them into the
     tables:
 
-    $$\mathrm{d}E^\text{tok}[v] = \sum_{t : x_t = v} \mathrm{d}U_t, \quad
-    \mathrm{d}E^\text{pos}[j] = \sum_{t : \pi_t = j} \mathrm{d}U_t, \quad
-    \mathrm{d}E^\text{type}[k] = \sum_{t : x^\text{type}_t = k} \mathrm{d}U_t .$$
+    $$\begin{gathered}
+        \mathrm{d}E^\text{tok}[v] = \sum_{t : x_t = v} \mathrm{d}U_t, \\
+        \mathrm{d}E^\text{pos}[j] = \sum_{t : \pi_t = j} \mathrm{d}U_t, \\
+        \mathrm{d}E^\text{type}[k] = \sum_{t : x^\text{type}_t = k} \mathrm{d}U_t .
+        \end{gathered}$$
 
     The rows ``padding_idx`` of the word and position tables get no gradient (both are
     ``nn.Embedding(padding_idx=...)`` in ``transformers``' ``RobertaEmbeddings``); the

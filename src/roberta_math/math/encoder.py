@@ -2,8 +2,10 @@ r"""One encoder layer: self-attention and a feed-forward block, each with a resi
 
 RoBERTa (like BERT) normalises *after* adding the residual ("post-LN"):
 
-$$X' = \operatorname{LayerNorm}_1\big(X + \operatorname{MHA}(X)\big), \qquad
-X'' = \operatorname{LayerNorm}_2\big(X' + \operatorname{FFN}(X')\big)$$
+$$\begin{gathered}
+X' = \operatorname{LayerNorm}_1\big(X + \operatorname{MHA}(X)\big), \\
+X'' = \operatorname{LayerNorm}_2\big(X' + \operatorname{FFN}(X')\big)
+\end{gathered}$$
 
 for the layer input $X$, one row per token (symbols: the site's notation page).
 """
@@ -83,8 +85,10 @@ def encoder_layer(
 ) -> tuple[Tensor, Tensor]:
     r"""One post-LN transformer encoder layer.
 
-    $$X' = \operatorname{LayerNorm}_1\big(X + \operatorname{MHA}(X)\big), \qquad
-    X'' = \operatorname{LayerNorm}_2\big(X' + \operatorname{FFN}(X')\big)$$
+    $$\begin{gathered}
+        X' = \operatorname{LayerNorm}_1\big(X + \operatorname{MHA}(X)\big), \\
+        X'' = \operatorname{LayerNorm}_2\big(X' + \operatorname{FFN}(X')\big)
+        \end{gathered}$$
 
     - ``hidden``: $X$, ``(batch, seq, d)``; ``mask``: ``(batch, seq)``, 1 for tokens, 0 for padding.
     - Returns $X''$ ``(batch, seq, d)`` and the attention weights ``(batch, heads, seq, seq)``.
@@ -121,8 +125,11 @@ def encoder_layer(
 def gelu_backward(grad_output: Tensor, x: Tensor) -> Tensor:
     r"""Vector-Jacobian product of :func:`gelu` (exact, erf form), element-wise.
 
-    $$\frac{\mathrm{d}}{\mathrm{d}x}\, x\,\Phi(x) = \Phi(x) + x\,\varphi(x), \qquad
-    \varphi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}}, \qquad \mathrm{d}x = \mathrm{d}y \odot \big(\Phi(x) + x\,\varphi(x)\big)$$
+    $$\begin{gathered}
+        \frac{\mathrm{d}}{\mathrm{d}x}\, x\,\Phi(x) = \Phi(x) + x\,\varphi(x), \\
+        \varphi(x) = \frac{e^{-x^2/2}}{\sqrt{2\pi}}, \\
+        \mathrm{d}x = \mathrm{d}y \odot \big(\Phi(x) + x\,\varphi(x)\big)
+        \end{gathered}$$
 
     - ``grad_output``: $\mathrm{d}y$; ``x``: the forward input (the pre-activation); same shape.
 
@@ -148,9 +155,11 @@ def feed_forward_backward(
     Forward: $U_\text{ff} = X' W_1^\top + b_1$, $G_\text{ff} = \operatorname{GELU}(U_\text{ff})$,
     $Y = G_\text{ff} W_2^\top + b_2$. Backward, one rule per step:
 
-    $$\mathrm{d}G_\text{ff} = \mathrm{d}Y\, W_2, \quad \mathrm{d}W_2 = \mathrm{d}Y^\top G_\text{ff}, \quad
-    \mathrm{d}U_\text{ff} = \mathrm{d}G_\text{ff} \odot \operatorname{GELU}'(U_\text{ff}), \quad
-    \mathrm{d}X' = \mathrm{d}U_\text{ff}\, W_1, \quad \mathrm{d}W_1 = \mathrm{d}U_\text{ff}^\top X'$$
+    $$\begin{gathered}
+        \mathrm{d}G_\text{ff} = \mathrm{d}Y\, W_2, \quad \mathrm{d}W_2 = \mathrm{d}Y^\top G_\text{ff}, \\
+        \mathrm{d}U_\text{ff} = \mathrm{d}G_\text{ff} \odot \operatorname{GELU}'(U_\text{ff}), \\
+        \mathrm{d}X' = \mathrm{d}U_\text{ff}\, W_1, \quad \mathrm{d}W_1 = \mathrm{d}U_\text{ff}^\top X'
+        \end{gathered}$$
 
     (bias gradients are column sums; see :func:`~roberta_math.math.linear.linear_backward`).
 
@@ -227,11 +236,15 @@ def encoder_layer_backward(
     gradient to both terms, so each sub-layer's input receives the gradient of the skip path
     *plus* that of the branch:
 
-    $$\mathrm{d}U_2 = \operatorname{LN}_2^\top(\mathrm{d}X''), \qquad
-    \mathrm{d}X' = \underbrace{\mathrm{d}U_2}_{\text{skip}} + \underbrace{\operatorname{FFN}^\top(\mathrm{d}U_2)}_{\text{branch}},$$
+    $$\begin{gathered}
+        \mathrm{d}U_2 = \operatorname{LN}_2^\top(\mathrm{d}X''), \\
+        \mathrm{d}X' = \underbrace{\mathrm{d}U_2}_{\text{skip}} + \underbrace{\operatorname{FFN}^\top(\mathrm{d}U_2)}_{\text{branch}},
+        \end{gathered}$$
 
-    $$\mathrm{d}U_1 = \operatorname{LN}_1^\top(\mathrm{d}X'), \qquad
-    \mathrm{d}X = \underbrace{\mathrm{d}U_1}_{\text{skip}} + \underbrace{\operatorname{MHA}^\top(\mathrm{d}U_1)}_{\text{branch}},$$
+    $$\begin{gathered}
+        \mathrm{d}U_1 = \operatorname{LN}_1^\top(\mathrm{d}X'), \\
+        \mathrm{d}X = \underbrace{\mathrm{d}U_1}_{\text{skip}} + \underbrace{\operatorname{MHA}^\top(\mathrm{d}U_1)}_{\text{branch}},
+        \end{gathered}$$
 
     where $F^\top(\cdot)$ is the vector-Jacobian product of $F$ (:func:`layer_norm_backward`,
     :func:`feed_forward_backward`, :func:`multi_head_attention_backward`). In post-LN the skip

@@ -42,11 +42,15 @@ def classification_head_backward(
     $X_\text{tanh} = \tanh(X_\text{dense})$, $z = X_\text{tanh} W_\text{out}^\top + b_\text{out}$.
     With $\tanh'(v) = 1 - \tanh^2(v)$:
 
-    $$\mathrm{d}X_\text{tanh} = \mathrm{d}z\, W_\text{out}, \quad \mathrm{d}W_\text{out} = \mathrm{d}z^\top X_\text{tanh}, \quad
-    \mathrm{d}X_\text{dense} = \mathrm{d}X_\text{tanh} \odot (1 - X_\text{tanh}^2),$$
+    $$\begin{gathered}
+        \mathrm{d}X_\text{tanh} = \mathrm{d}z\, W_\text{out}, \quad \mathrm{d}W_\text{out} = \mathrm{d}z^\top X_\text{tanh}, \\
+        \mathrm{d}X_\text{dense} = \mathrm{d}X_\text{tanh} \odot (1 - X_\text{tanh}^2),
+        \end{gathered}$$
 
-    $$\mathrm{d}X^{(L)}_1 = \mathrm{d}X_\text{dense}\, W_\text{dense}, \quad
-    \mathrm{d}W_\text{dense} = \mathrm{d}X_\text{dense}^\top X^{(L)}_1 .$$
+    $$\begin{gathered}
+        \mathrm{d}X^{(L)}_1 = \mathrm{d}X_\text{dense}\, W_\text{dense}, \\
+        \mathrm{d}W_\text{dense} = \mathrm{d}X_\text{dense}^\top X^{(L)}_1 .
+        \end{gathered}$$
 
     Only position 0 (``<s>``) is read, so the gradient of every other position is exactly 0:
     the other tokens are reached only through attention, one layer down.

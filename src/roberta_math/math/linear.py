@@ -36,9 +36,10 @@ def linear_backward(grad_output: Tensor, x: Tensor, params: Linear) -> tuple[Ten
     so $Y = X W^\top + b$, i.e. $Y_{ta} = \sum_{a'} X_{ta'} W_{aa'} + b_a$. Given
     $\mathrm{d}Y = \partial \mathcal{L} / \partial Y$ (same shape as $Y$), the chain rule entry by entry gives
 
-    $$\mathrm{d}X = \mathrm{d}Y\, W, \qquad
-    \mathrm{d}W = \mathrm{d}Y^\top X, \qquad
-    \mathrm{d}b = \sum_{t=1}^{n} (\mathrm{d}Y)_t$$
+    $$\begin{gathered}
+        \mathrm{d}X = \mathrm{d}Y\, W, \qquad \mathrm{d}W = \mathrm{d}Y^\top X, \\
+        \mathrm{d}b = \sum_{t=1}^{n} (\mathrm{d}Y)_t
+        \end{gathered}$$
 
     - ``grad_output``: $\mathrm{d}Y$, ``(..., d_out)``; ``x``: the forward input $X$, ``(..., d_in)``;
       ``params``: the forward's weights, ``weight`` stored ``(d_out, d_in)``.

@@ -2,8 +2,10 @@ r"""Cross-entropy, the fine-tuning loss, and its gradient with respect to the lo
 
 For logits $z \in \mathbb{R}^{C}$ and true class $y$,
 
-$$\mathcal{L}(z, y) = -\log \operatorname{softmax}(z)_y = -z_y + \log \sum_{c} e^{z_c},
-\qquad \frac{\partial \mathcal{L}}{\partial z} = \operatorname{softmax}(z) - e_y .$$
+$$\begin{aligned}
+\mathcal{L}(z, y) &= -\log \operatorname{softmax}(z)_y \\ &= -z_y + \log \sum_{c} e^{z_c},
+\\ \frac{\partial \mathcal{L}}{\partial z} &= \operatorname{softmax}(z) - e_y .
+\end{aligned}$$
 """
 
 from __future__ import annotations
@@ -66,8 +68,10 @@ def cross_entropy_loss(logits: Tensor, labels: Tensor | int) -> Tensor:
 def cross_entropy_grad(logits: Tensor, labels: Tensor | int) -> Tensor:
     r"""Gradient of :func:`cross_entropy_loss` (the *mean* over the batch) with respect to the logits, in closed form.
 
-    $$\frac{\partial \mathcal{L}}{\partial z} = \frac{1}{B}\big(\operatorname{softmax}(z) - e_y\big)
-    \quad \text{for each of the } B \text{ rows } (z, y)$$
+    $$\begin{gathered}
+        \frac{\partial \mathcal{L}}{\partial z} = \frac{1}{B}\big(\operatorname{softmax}(z) - e_y\big) \\
+        \text{for each of the } B \text{ rows } (z, y)
+        \end{gathered}$$
 
     $e_{y}$ is the one-hot vector of the true class. Each row sums to 0, and the true
     class's entry $(p_y - 1)/B$ is $\le 0$ while every other entry $p_c/B$ is $\ge 0$ (all are 0

@@ -4,9 +4,11 @@ A binary floating-point format with $P_\text{bits}$ bits of significand (the lea
 and largest exponent $e_\text{max}$ has
 
 $$
-\text{max} = (2 - 2^{1-P_\text{bits}})\, 2^{e_\text{max}}, \qquad
-\varepsilon_\text{mach} = 2^{1-P_\text{bits}}, \qquad
+\begin{gathered}
+\text{max} = (2 - 2^{1-P_\text{bits}})\, 2^{e_\text{max}}, \\
+\varepsilon_\text{mach} = 2^{1-P_\text{bits}}, \\
 \text{every integer up to } 2^{P_\text{bits}} \text{ is exact},
+\end{gathered}
 $$
 
 (IEEE 754-2008, section 3.3): float16 has $P_\text{bits} = 11$, $e_\text{max} = 15$; bfloat16 has

@@ -77,7 +77,7 @@ def softmax(x: Tensor, dim: int = -1, temperature: float = 1.0) -> Tensor:
 def logsumexp(x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
     r"""$\log \sum_j e^{z_j}$, computed without overflow.
 
-    $$\operatorname{LSE}(z) = z_\text{max} + \log \sum_j e^{z_j - z_\text{max}}, \qquad z_\text{max} = \max_j z_j$$
+    $$\begin{gathered} \operatorname{LSE}(z) = z_\text{max} + \log \sum_j e^{z_j - z_\text{max}}, \\ z_\text{max} = \max_j z_j \end{gathered}$$
 
     >>> logsumexp(torch.tensor([0.0, 0.0]))  # log 2
     tensor(0.6931)
@@ -116,8 +116,10 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 def softmax_jacobian(x: Tensor, temperature: float = 1.0) -> Tensor:
     r"""Jacobian of the softmax over the last dimension.
 
-    $$\frac{\partial p_i}{\partial z_j} = \frac{1}{\tau}\, p_i(\delta_{ij} - p_j),
-    \qquad J = \frac{1}{\tau}\left(\operatorname{diag}(p) - p^\top p\right)$$
+    $$\begin{gathered}
+        \frac{\partial p_i}{\partial z_j} = \frac{1}{\tau}\, p_i(\delta_{ij} - p_j), \\
+        J = \frac{1}{\tau}\left(\operatorname{diag}(p) - p^\top p\right)
+        \end{gathered}$$
 
     with $p$ a row vector, so $p^\top p$ is the outer product, and $\tau$ the ``temperature``.
 

@@ -4,9 +4,11 @@ The forward pass of :mod:`roberta_math.model.forward` is run again with each lay
 the activations its backward needs; then the chain rule runs from the loss back to the
 embeddings, one vector-Jacobian product per step:
 
-$$\frac{\partial \mathcal{L}}{\partial z} = \frac{1}{B}(p - e_y)
-\;\to\; \text{head} \;\to\; \text{layer } L \;\to\; \cdots \;\to\; \text{layer } 1
-\;\to\; \text{embeddings}$$
+$$\begin{gathered}
+\frac{\partial \mathcal{L}}{\partial z} = \frac{1}{B}(p - e_y)
+\;\to\; \text{head} \;\to\; \text{layer } L \\ \;\to\; \cdots \;\to\; \text{layer } 1
+\;\to\; \text{embeddings}
+\end{gathered}$$
 
 No ``torch.autograd`` call and no module of the model is used: the gradients come from the
 functions of :mod:`roberta_math.math` alone, and the test suite shows they equal autograd's.
@@ -59,8 +61,11 @@ def forward_with_cache(
 ) -> tuple[Tensor, ForwardCache]:
     r"""Logits ``(batch, num_labels)`` and the saved activations, layer by layer.
 
-    $$X^{(0)} = \operatorname{Embed}(x), \quad X^{(\ell)} = \operatorname{EncoderLayer}_\ell\big(X^{(\ell-1)}\big),
-    \quad z = \operatorname{Head}\big(X^{(L)}_1\big)$$
+    $$\begin{gathered}
+        X^{(0)} = \operatorname{Embed}(x), \\
+        X^{(\ell)} = \operatorname{EncoderLayer}_\ell\big(X^{(\ell-1)}\big), \\
+        z = \operatorname{Head}\big(X^{(L)}_1\big)
+        \end{gathered}$$
     """
     if weights.head_dense is None or weights.head_out is None:
         raise ValueError("this model has no classification head: backpropagation needs the classifier's loss")
@@ -87,9 +92,11 @@ def backward_from_logits(
 
     The chain rule in the reverse order of the forward pass:
 
-    $$\mathrm{d}X^{(L)} = \operatorname{Head}^\top(\mathrm{d}z), \qquad
-    \mathrm{d}X^{(\ell-1)} = \operatorname{EncoderLayer}_\ell^\top\big(\mathrm{d}X^{(\ell)}\big), \qquad
-    \mathrm{d}E^\text{tok}, \mathrm{d}E^\text{pos}, \ldots = \operatorname{Embed}^\top\big(\mathrm{d}X^{(0)}\big)$$
+    $$\begin{gathered}
+        \mathrm{d}X^{(L)} = \operatorname{Head}^\top(\mathrm{d}z), \\
+        \mathrm{d}X^{(\ell-1)} = \operatorname{EncoderLayer}_\ell^\top\big(\mathrm{d}X^{(\ell)}\big), \\
+        \mathrm{d}E^\text{tok}, \mathrm{d}E^\text{pos}, \ldots = \operatorname{Embed}^\top\big(\mathrm{d}X^{(0)}\big)
+        \end{gathered}$$
 
     ``record``: if a dict is given, it receives ``"hidden"`` (the list of
     $\mathrm{d}X^{(\ell)}$ from $\ell = L$ down to 0) and ``"paths"`` (per layer, from the last, the
@@ -165,8 +172,10 @@ def gradients_from_scratch(
 ) -> tuple[Tensor, dict[str, Tensor]]:
     r"""The mean cross-entropy and the gradient of every parameter, without autograd.
 
-    $$\mathcal{L} = -\frac{1}{B}\sum_{(z, y)} \log \operatorname{softmax}(z)_y, \qquad
-    \frac{\partial \mathcal{L}}{\partial \theta} \text{ for every } \theta \in \texttt{model.state\_dict()}$$
+    $$\begin{gathered}
+        \mathcal{L} = -\frac{1}{B}\sum_{(z, y)} \log \operatorname{softmax}(z)_y, \\
+        \frac{\partial \mathcal{L}}{\partial \theta} \text{ for every } \theta \in \texttt{model.state\_dict()}
+        \end{gathered}$$
 
     - ``model``: a ``transformers`` ``RobertaForSequenceClassification``; only ``model.state_dict()``
       and ``model.config`` are read. Dropout is not applied (the result is the gradient of the

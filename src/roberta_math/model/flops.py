@@ -10,10 +10,12 @@ One encoder layer on a sequence of $n$ tokens of width $d$, with feed-forward wi
 $d_\text{ff}$:
 
 $$
-\underbrace{4 \cdot 2 n d^2}_{W_Q, W_K, W_V, W_O}
-+ \underbrace{2 \cdot 2 n d\, d_\text{ff}}_{\text{feed-forward}}
-+ \underbrace{2 n^2 d}_{Q K^\top} + \underbrace{2 n^2 d}_{A V}
+\begin{aligned}
+&\underbrace{4 \cdot 2 n d^2}_{W_Q, W_K, W_V, W_O}
++ \underbrace{2 \cdot 2 n d\, d_\text{ff}}_{\text{feed-forward}} \\
+&\quad + \underbrace{2 n^2 d}_{Q K^\top} + \underbrace{2 n^2 d}_{A V}
 \;\overset{d_\text{ff} = 4d}{=}\; 24 n d^2 + 4 n^2 d .
+\end{aligned}
 $$
 
 The two attention products do not depend on the number of heads $H$: each head
@@ -54,7 +56,7 @@ class LayerFlops:
 def encoder_layer_flops(n: int, d: int, d_ff: int | None = None) -> LayerFlops:
     r"""FLOPs of the matrix products of one encoder layer.
 
-    $$8 n d^2 + 4 n d\, d_\text{ff} + 4 n^2 d \;=\; 24 n d^2 + 4 n^2 d \quad (d_\text{ff} = 4d)$$
+    $$\begin{gathered} 8 n d^2 + 4 n d\, d_\text{ff} + 4 n^2 d \;=\; 24 n d^2 + 4 n^2 d \\ (d_\text{ff} = 4d) \end{gathered}$$
 
     - ``n``: tokens in the sequence ($\ge 1$); ``d``: hidden size; ``d_ff``: feed-forward
       width (default $4d$, as in roberta-base: 3072 for $d = 768$).

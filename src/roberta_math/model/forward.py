@@ -1,12 +1,15 @@
 r"""RoBERTa's sentiment classifier, computed from scratch with the package's own equations.
 
-$$X^{(0)} = \operatorname{Embed}(x), \quad X^{(\ell)} = \operatorname{EncoderLayer}_\ell\big(X^{(\ell-1)}\big),
-\quad z = \operatorname{Head}\big(X^{(L)}_1\big)$$
+$$\begin{gathered}
+X^{(0)} = \operatorname{Embed}(x), \\
+X^{(\ell)} = \operatorname{EncoderLayer}_\ell\big(X^{(\ell-1)}\big), \\
+z = \operatorname{Head}\big(X^{(L)}_1\big)
+\end{gathered}$$
 
 with $X^{(L)}_1$ the last layer's row for ``<s>`` (symbols: the site's notation page). The
 equivalence tests check that this reproduces ``transformers``' logits to within 1e-4 and
 every layer's attention probabilities to within 1e-5, on random float32 models in
-evaluation mode with right padding, a compact one and one of the roberta-base shape, whose
+evaluation mode with right padding, a small one and one of the roberta-base shape, whose
 biases and LayerNorm parameters are random too (not ``transformers``' zeros and ones).
 """
 

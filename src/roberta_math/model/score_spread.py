@@ -36,9 +36,11 @@ from roberta_math.math.linear import linear
 def row_centred_score_variance(model: torch.nn.Module, batches: Iterable[tuple[Tensor, Tensor]]) -> Tensor:
     r"""Mean over real query rows of the within-row variance of the scaled scores, per layer and head.
 
-    $$\operatorname{spread}_{\ell h} = \operatorname{mean}_{i}\ \operatorname{Var}_{j}\big(S^{(\ell, h)}_{ij}\big), \qquad
-    S^{(\ell, h)} = \frac{Q^{[h]} K^{[h]\top}}{\sqrt{d_h}},\quad
-    Q = X^{(\ell-1)} W_Q^\top + b_Q,\; K = X^{(\ell-1)} W_K^\top + b_K$$
+    $$\begin{gathered}
+    \operatorname{spread}_{\ell h} = \operatorname{mean}_{i}\ \operatorname{Var}_{j}\big(S^{(\ell, h)}_{ij}\big), \\
+    S^{(\ell, h)} = \frac{Q^{[h]} K^{[h]\top}}{\sqrt{d_h}},\\
+    Q = X^{(\ell-1)} W_Q^\top + b_Q,\; K = X^{(\ell-1)} W_K^\top + b_K
+    \end{gathered}$$
 
     - ``model``: a ``transformers`` RoBERTa model (``RobertaForSequenceClassification``
       or ``RobertaModel``), run in evaluation mode (dropout off) and in float64 for the

@@ -34,11 +34,12 @@ def mask_tokens(
     ``<pad>``, ...) joins the set :math:`\mathcal M` of targets independently, with
     probability ``probability`` (0.15), and a target is corrupted as
 
-    $$ \tilde x_t = \begin{cases}
-         \texttt{<mask>} & \text{with probability } 0.8 \\
-         \text{an ordinary token drawn uniformly} & \text{with probability } 0.1 \\
-         x_t & \text{with probability } 0.1
-       \end{cases} \qquad t \in \mathcal M, $$
+    $$ \begin{gathered} \tilde x_t = \\ \begin{cases}
+         \texttt{<mask>} & \text{probability } 0.8 \\
+         \text{an ordinary token} & \\
+         \quad\text{drawn uniformly} & \text{probability } 0.1 \\
+         x_t & \text{probability } 0.1
+       \end{cases} \\ \text{for } t \in \mathcal M, \end{gathered} $$
 
     and :math:`\tilde x_t = x_t` for :math:`t \notin \mathcal M`. The label is
     :math:`x_t` for :math:`t \in \mathcal M` and ``-100`` (ignored) elsewhere, so the

@@ -45,8 +45,11 @@ def adamw_step(
     For each parameter $\theta$ with gradient $g$, at step $s = 1, 2, \ldots$ and learning rate $\eta_s$
     (symbols: the site's notation page):
 
-    $$\theta \leftarrow \theta\,(1 - \eta_s \lambda), \qquad
-    m \leftarrow \beta_1 m + (1 - \beta_1)\, g, \qquad v \leftarrow \beta_2 v + (1 - \beta_2)\, g \odot g,$$
+    $$\begin{gathered}
+        \theta \leftarrow \theta\,(1 - \eta_s \lambda), \\
+        m \leftarrow \beta_1 m + (1 - \beta_1)\, g, \\
+        v \leftarrow \beta_2 v + (1 - \beta_2)\, g \odot g,
+        \end{gathered}$$
 
     $$\theta \leftarrow \theta - \frac{\eta_s}{1 - \beta_1^s}\;
     \frac{m}{\sqrt{v}/\sqrt{1 - \beta_2^s} + \epsilon_\text{adam}}.$$
@@ -102,8 +105,12 @@ def learning_rate(step: int, base_lr: float, total_steps: int, warmup_fraction: 
     With $N_\text{steps}$ steps in all, $N_\text{warm} = \max(1, \operatorname{round}(\texttt{warmup\_fraction} \cdot N_\text{steps}))$
     of them warm-up, and the step counted from 1 in the equation ($s$ = ``step + 1``):
 
-    $$\eta_s = \eta_0 \rho_s, \qquad \rho_s = \begin{cases} s / N_\text{warm} & s \le N_\text{warm} \\
-    \max\!\big(0, (N_\text{steps} - s + 1)/\max(1, N_\text{steps} - N_\text{warm})\big) & s > N_\text{warm} \end{cases}$$
+    $$\begin{gathered}
+        \eta_s = \eta_0 \rho_s, \\
+        \rho_s = s / N_\text{warm} \quad \text{for } s \le N_\text{warm}, \\
+        \rho_s = \max\!\Big(0, \frac{N_\text{steps} - s + 1}{\max(1,\, N_\text{steps} - N_\text{warm})}\Big) \\
+        \text{for } s > N_\text{warm}
+        \end{gathered}$$
 
     >>> [round(learning_rate(t, 1e-3, 10, 0.2), 6) for t in range(10)]
     [0.0005, 0.001, 0.001, 0.000875, 0.00075, 0.000625, 0.0005, 0.000375, 0.00025, 0.000125]
@@ -117,8 +124,10 @@ def learning_rate(step: int, base_lr: float, total_steps: int, warmup_fraction: 
 def clip_by_global_norm(grads: dict[str, Tensor], max_norm: float, eps: float = 1e-6) -> float:
     r"""Scale all gradients in place so that their joint 2-norm is at most ``max_norm``; return the norm before.
 
-    $$\|g\| = \Big(\sum_{\theta} \|g_\theta\|_2^2\Big)^{1/2}, \qquad
-    g \leftarrow g \cdot \min\!\Big(1, \frac{\kappa}{\|g\| + \epsilon_\text{clip}}\Big)$$
+    $$\begin{gathered}
+        \|g\| = \Big(\sum_{\theta} \|g_\theta\|_2^2\Big)^{1/2}, \\
+        g \leftarrow g \cdot \min\!\Big(1, \frac{\kappa}{\|g\| + \epsilon_\text{clip}}\Big)
+        \end{gathered}$$
 
     with $\kappa$ = ``max_norm`` and $\epsilon_\text{clip}$ = ``eps``.
 
