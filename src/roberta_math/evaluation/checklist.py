@@ -5,23 +5,20 @@ Models with CheckList" (ACL), test a model the way software is tested: one
 *capability* at a time (vocabulary, negation, ...), with sentences generated from
 templates, and three *test types*:
 
-MFT (minimum functionality test)
-    Each sentence has a label (or a set of acceptable labels) that any sentiment model
-    should give it. A case fails when the predicted class :math:`\hat y` is not among them.
-INV (invariance)
-    A pair: a sentence :math:`T` and a perturbed copy :math:`T'` that should have the same
-    sentiment (another name, a typo). A case fails when the two predicted classes differ,
-    :math:`\hat y(T') \ne \hat y(T)`, whether or not the first one was right.
-DIR (directional expectation)
-    A pair whose signed score should move one way or not at all: "very good" should not
-    be less positive than "good". With the signed score
-    :math:`\psi = p_\text{pos} - p_\text{neg}` of a classifier (VADER's compound score
-    for VADER, see :mod:`roberta_math.evaluation.predictions`) and the expected
-    direction :math:`\zeta \in \{+1, -1\}`, a case fails when
-
-    $$ \zeta\,\bigl(\psi(T') - \psi(T)\bigr) < -\eta, \qquad \eta = 0.05 $$
-
-    (:data:`TOLERANCE`, our choice: a change smaller than that is read as "no change").
+* **MFT** (minimum functionality test): each sentence has a label (or a set of acceptable
+  labels) that any sentiment model should give it. A case fails when the predicted class
+  :math:`\hat y` is not among them.
+* **INV** (invariance): a pair, a sentence :math:`T` and a perturbed copy :math:`T'` that
+  should have the same sentiment (another name, a typo). A case fails when the two
+  predicted classes differ, :math:`\hat y(T') \ne \hat y(T)`, whether or not the first one
+  was right.
+* **DIR** (directional expectation): a pair whose signed score should move one way or not
+  at all: "very good" should not be less positive than "good". With the signed score
+  :math:`\psi = p_\text{pos} - p_\text{neg}` of a classifier (VADER's compound score for
+  VADER, see :mod:`roberta_math.evaluation.predictions`) and the expected direction
+  :math:`\zeta \in \{+1, -1\}`, a case fails when
+  :math:`\zeta\,\bigl(\psi(T') - \psi(T)\bigr) < -\eta`, with :math:`\eta = 0.05`
+  (:data:`TOLERANCE`, our choice: a smaller change is read as "no change").
 
 The failure rate of a test is the number of failing cases over its :math:`n` cases. The
 templates and word lists below are this project's own (written for this page, not taken
@@ -82,6 +79,7 @@ TEST_TYPES: dict[str, str] = {
 
 # --------------------------------------------------------------------------- word lists (our own)
 
+# --8<-- [start:word-lists]
 NOUNS: tuple[str, ...] = ("film", "book", "hotel", "meal", "phone", "concert", "game", "flight", "coffee",
                           "class", "show", "restaurant")
 POSITIVE_ADJECTIVES: tuple[str, ...] = ("good", "great", "excellent", "wonderful", "lovely", "fantastic",
@@ -105,6 +103,7 @@ POSITIVE_EMOJI: tuple[str, ...] = ("\U0001F60A", "\U0001F60D", "\U0001F600", "\U
 """Smiling face with smiling eyes, heart eyes, grinning face, thumbs up, red heart, smiling face with hearts."""
 NEGATIVE_EMOJI: tuple[str, ...] = ("\U0001F621", "\U0001F622", "\U0001F61E", "\U0001F44E", "\U0001F620", "\U0001F494")
 """Pouting face, crying face, disappointed face, thumbs down, angry face, broken heart."""
+# --8<-- [end:word-lists]
 
 # --------------------------------------------------------------------------- cases and tests
 

@@ -6,8 +6,8 @@ and the TF-IDF baseline fitted on the train split. The "Behavioural tests" page
 includes the fragments with ``--8<-- "figures/NAME.md"``:
 
 ``checklist_table.md``
-    One row per test: capability, type, the expected behaviour, and each method's
-    failure rate with its count (failures / n).
+    One row per test: capability, type, each method's failure rate with its count
+    (failures / n), and the expected behaviour.
 ``checklist_examples.md``
     Up to :data:`EXAMPLES_SHOWN` failing cases of the model per test, with what was
     expected and what the model said.
@@ -71,10 +71,11 @@ def title_of(test: Mapping[str, Any]) -> str:
 
 
 def checklist_table_markdown(report: Mapping[str, Any]) -> str:
-    """One row per test: capability, test and type, expected behaviour, each method's failure rate (failures / n)."""
+    """One row per test: capability, test and type, each method's failure rate (failures / n), expected behaviour."""
     order = _order(report)
     titles = _titles(report)
-    header = ["capability", "test", "expected behaviour", *(markdown_cell(titles[m]) for m in order)]
+    # The rates right after the test's name, so a phone shows them without scrolling sideways.
+    header = ["capability", "test", *(markdown_cell(titles[m]) for m in order), "expected behaviour"]
     rows = []
     previous = None
     for test in report["tests"]:
@@ -83,10 +84,10 @@ def checklist_table_markdown(report: Mapping[str, Any]) -> str:
         rows.append([
             markdown_cell(capability),
             f"{markdown_cell(title_of(test))} ({test['type']})",
-            markdown_cell(test["expectation"]),
             *(rate_cell(test["results"][m]) for m in order),
+            markdown_cell(test["expectation"]),
         ])
-    return markdown_table(header, rows, align="lll" + "r" * len(order))
+    return markdown_table(header, rows, align="ll" + "r" * len(order) + "l")
 
 
 def _signed(value: float) -> str:
