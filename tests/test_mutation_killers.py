@@ -92,6 +92,27 @@ def test_bpe_steps_by_hand_and_against_tokenizers(word: str, ranks: dict, steps:
         assert bpe(word, ranks) == _reference_bpe(ranks, word)
 
 
+@pytest.mark.parametrize(
+    ("word", "ranks", "final"),
+    [
+        ("ab", {("a", "b"): 0}, ["ab"]),  # the only pair is the last one
+        ("abc", {("b", "c"): 0}, ["a", "bc"]),
+        ("abc", {("c", "a"): 0}, ["a", "b", "c"]),  # a pair of the first and last symbols is not adjacent
+    ],
+)
+def test_bpe_steps_stop_after_at_most_len_word_minus_one_merges(word: str, ranks: dict, final: list[str]) -> None:
+    """Each merge shortens the word by at least one symbol, so at most len(word) lists come out.
+
+    Read through ``islice``: a version that fails to merge (the last pair skipped, a pair read
+    across the word's ends) would repeat the same step forever; here it fails at once.
+    """
+    from itertools import islice
+
+    steps = list(islice(bpe_steps(word, ranks), len(word) + 1))
+    assert len(steps) <= len(word)
+    assert steps[-1] == final == _reference_bpe(ranks, word)
+
+
 def test_merge_ranks_reads_both_merge_formats(tokenizer) -> None:
     ranks = merge_ranks(tokenizer)
     lines = (EMBEDDED / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]  # skip "#version"
