@@ -156,7 +156,7 @@ def _box(ax: Axes, x: float, y: float, w: float, h: float, text: str, colour: st
         ax.text(x, y, text, ha="center", va="center", fontsize=size, color=INK, zorder=4)
 
 
-def _note(ax: Axes, x: float, y: float, text: str, *, ha: str = "left", size: float = 8.5) -> None:
+def _note(ax: Axes, x: float, y: float, text: str, *, ha: str = "left", size: float = 9.5) -> None:
     """A shape or a size in the code's monospace, in the secondary colour."""
     ax.text(x, y, text, ha=ha, va="center", fontsize=size, color=GREY, family="DejaVu Sans Mono", zorder=4)
 
@@ -181,34 +181,34 @@ def multi_head_attention_figure(sizes: Mapping[str, int]) -> bytes:
     blue, orange, green, pink = PALETTE[0], PALETTE[1], PALETTE[2], PALETTE[3]
     centre = width / 2
     ax.text(centre, 0.22, "Multi-head attention", ha="center", va="center", fontsize=12, fontweight="bold", color=INK)
-    _note(ax, centre, 0.5, f"d = {sizes['d']},  H = {heads} heads,  d_h = d / H = {sizes['d_h']}", ha="center", size=9)
+    _note(ax, centre, 0.5, f"d = {sizes['d']},  H = {heads} heads,  d_h = d / H = {sizes['d_h']}", ha="center", size=10)
     _box(ax, centre, 1.0, 1.4, 0.45, "$X$", blue, size=12)
     _note(ax, centre + 0.8, 1.0, shape_label(shapes["X"]))
     columns = {"Q": 1.25, "K": centre, "V": width - 1.25}
     for name, x in columns.items():
         _arrow(ax, (centre, 1.23), (x, 1.75), path=[(centre, 1.45), (x, 1.45)] if x != centre else ())
         _box(ax, x, 2.05, 2.0, 0.55, f"${name} = XW_{name}^\\top + b_{name}$", orange)
-        _note(ax, x, 2.47, f"W_{name} {shape_label(shapes['W_' + name])}", ha="center", size=7.5)
+        _note(ax, x, 2.47, f"W_{name} {shape_label(shapes['W_' + name])}", ha="center", size=8.5)
         _arrow(ax, (x, 2.6), (x, 3.05))
         _box(ax, x, 3.3, 2.0, 0.45, f"split into {heads} heads", orange, size=9)
         _arrow(ax, (x, 3.53), (x, 4.05))
-    _note(ax, columns["Q"] + 0.08, 2.83, shape_label(shapes["Q"]), size=7.5)
+    _note(ax, columns["Q"] + 0.08, 2.83, shape_label(shapes["Q"]), size=8.5)
     # One box per head, drawn as a stack of H: the same scaled dot-product attention in each.
     stack = min(heads, 4) - 1  # at most three boxes behind the first: more would only blur
     _box(ax, centre - 0.1, 4.95, width - 0.8, 1.8, "", green, shadows=stack)
     if heads > stack + 1:
-        _note(ax, width - 0.45 + 0.07 * stack, 5.95 + 0.07 * stack, f"{heads} heads", ha="right", size=8)
+        _note(ax, width - 0.55, 5.68, f"× {heads} heads", ha="right", size=9)
     ax.text(centre - 0.1, 4.3, "scaled dot-product attention in each head $h = 1, \\dots, H$", ha="center",
             va="center", fontsize=9.5, color=INK, zorder=4)
-    _note(ax, centre - 0.1, 4.62, "Q^[h], K^[h], V^[h] " + shape_label(shapes["Q heads"]), ha="center", size=8)
+    _note(ax, centre - 0.1, 4.62, "Q^[h], K^[h], V^[h] " + shape_label(shapes["Q heads"]), ha="center", size=10)
     ax.text(centre - 0.1, 5.02, "$A^{[h]} = \\mathrm{softmax}\\left(Q^{[h]} K^{[h]\\top} / \\sqrt{d_h} + M\\right)$"
             "      $\\mathrm{head}_h = A^{[h]} V^{[h]}$", ha="center", va="center", fontsize=10.5, color=INK, zorder=4)
-    _note(ax, centre - 0.1, 5.45, "weights A " + shape_label(shapes["A"]), ha="center", size=8)
+    _note(ax, centre - 0.1, 5.45, "weights A " + shape_label(shapes["A"]), ha="center", size=10)
     _arrow(ax, (centre, 5.85 + 0.07 * stack), (centre, 6.45))
     _note(ax, centre + 0.1, 6.2, shape_label(shapes["heads"]))
     _box(ax, centre, 6.7, 3.4, 0.45, "$\\mathrm{Concat}(\\mathrm{head}_1, \\dots, \\mathrm{head}_H)\\, W_O^\\top + b_O$", pink)
     _note(ax, centre, 7.07, f"Concat {shape_label(shapes['Concat'])},  W_O {shape_label(shapes['W_O'])}",
-          ha="center", size=7.5)
+          ha="center", size=8.5)
     _arrow(ax, (centre, 7.2), (centre, 7.7))
     ax.text(centre, 7.95, "$\\mathrm{MHA}(X)$", ha="center", va="center", fontsize=12, color=INK)
     _note(ax, centre + 0.7, 7.95, shape_label(shapes["MHA(X)"]))
@@ -226,7 +226,7 @@ def encoder_layer_figure(sizes: Mapping[str, int]) -> bytes:
     centre, side = 2.9, 0.55  # the main path and the residual path to its left
     ax.text(width / 2, 0.22, "One encoder layer (post-LN)", ha="center", va="center", fontsize=12, fontweight="bold", color=INK)
     _note(ax, width / 2, 0.5, f"d = {sizes['d']},  H = {sizes['H']},  d_ff = {sizes['d_ff']};  "
-          f"RoBERTa stacks L = {sizes['L']} such layers", ha="center", size=9)
+          f"RoBERTa stacks L = {sizes['L']} such layers", ha="center", size=10)
     full = shape_label(shapes["X"])
     gap = 0.3  # the length of an arrow between two boxes
 
@@ -239,7 +239,7 @@ def encoder_layer_figure(sizes: Mapping[str, int]) -> bytes:
             _arrow(ax, (centre, y), (centre, y + gap))
             _box(ax, centre, y + gap + 0.22, 3.0, 0.44, text, colour)
             y += gap + 0.44
-            _note(ax, centre + 0.1, y + 0.16, shape, size=8)
+            _note(ax, centre + 0.1, y + 0.16, shape, size=9)
         plus_y = y + gap + 0.18
         _arrow(ax, (centre, y), (centre, plus_y - 0.18))
         # the residual: from the input, around the block, into the sum
@@ -264,7 +264,7 @@ def encoder_layer_figure(sizes: Mapping[str, int]) -> bytes:
     _box(ax, centre, y, 1.3, 0.4, "$X''$", blue, size=12)
     _note(ax, centre + 0.75, y, full)
     ax.text(width / 2, y + 0.45, "post-LN: each LayerNorm normalises a residual sum (pre-LN normalises a block's input)",
-            ha="center", va="center", fontsize=8, color=GREY)
+            ha="center", va="center", fontsize=9, color=GREY)
     return svg_bytes(fig)
 
 
@@ -319,7 +319,7 @@ def embeddings_figure(terms: Mapping[str, Any], model_name: str) -> bytes:
               ("type", "$E^{\\mathrm{type}}[0]$"), ("sum", "sum $U_t$"), ("output", "$X^{(0)}_t = \\mathrm{LayerNorm}(U_t)$")]
     signs = ["+", "+", "=", "→"]
     fig_h = 1.6 + 0.2 * n
-    fig, axes = plt.subplots(1, 5, figsize=(10.0, fig_h), gridspec_kw={"wspace": 0.32})
+    fig, axes = plt.subplots(1, 5, figsize=(9.0, fig_h), gridspec_kw={"wspace": 0.34})
     # one colour scale for the three terms and their sum (so their sizes compare), one for the LayerNorm output
     inputs = max(float(np.abs(terms[name]).max()) for name in ("word", "position", "type", "sum"))
     output = float(np.abs(terms["output"]).max())
@@ -331,7 +331,7 @@ def embeddings_figure(terms: Mapping[str, Any], model_name: str) -> bytes:
         ax.set_title(title, fontsize=10, fontweight="normal")
         ax.set_xticks([0, d - 1], ["1", str(d)])
         ax.set_xlabel(f"component a (d = {d})", fontsize=8.5)
-        ax.set_yticks(range(n), tokens if k == 0 else [""] * n, fontsize=8.5)
+        ax.set_yticks(range(n), tokens if k == 0 else [""] * n, fontsize=9.5)
         ax.tick_params(length=2)
         if k < len(signs):
             ax.text(1.16, 0.5, signs[k], transform=ax.transAxes, ha="center", va="center", fontsize=15, color=INK)
