@@ -99,7 +99,7 @@ def test_self_attention_matches_sdpa(seed: int, masked: bool) -> None:
 
 
 def test_self_attention_seed_mask_convention_integer_mask() -> None:
-    """The seed notebook masks where ``mask == 0``: an integer 0/1 mask must work like a boolean one."""
+    """The original notebook masks where ``mask == 0``: an integer 0/1 mask must work like a boolean one."""
     gen = torch.Generator().manual_seed(7)
     q, k, v = (torch.randn(1, 4, 8, generator=gen) for _ in range(3))
     bool_mask = torch.tensor([True, True, False, True])
@@ -228,7 +228,7 @@ def test_cross_entropy_grad_matches_autograd(seed: int) -> None:
 
 
 def test_seed_notebook_example_loss() -> None:
-    """The seed's example, checked against the closed form computed by hand with math.exp."""
+    """The original notebook's example, checked against the closed form computed by hand with math.exp."""
     import math
 
     logits = torch.tensor([[2.0, 1.0, 0.1], [0.1, 2.0, 1.0], [0.1, 0.1, 2.0]])
