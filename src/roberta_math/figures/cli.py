@@ -82,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="python -m roberta_math.figures", description="Build the site's figures (cached).")
     parser.add_argument("--model", default="embedded", metavar="NAME",
-                        help="'embedded' (default), a model directory, or a hub id")
+                        help="'embedded' (default: the compact model shipped with the package), a model directory, or a hub id")
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:

@@ -34,11 +34,11 @@ def sink_heads_markdown(rows: Sequence[Mapping[str, Any]], uniform: Mapping[str,
 
     - ``rows``: one mapping per head with ``layer``, ``head`` (1-based) and the shares
       ``bos``, ``eos`` in [0, 1]; ``uniform``: the shares under uniform attention;
-      ``model``: the name shown. Raises ``ValueError`` for no rows.
+      ``model``: the name shown, as Markdown. Raises ``ValueError`` for no rows.
 
     >>> rows = [{"layer": 1, "head": 1, "bos": 0.018, "eos": 0.017}, {"layer": 2, "head": 4, "bos": 0.034, "eos": 0.033}]
-    >>> print(sink_heads_markdown(rows, {"bos": 0.036, "eos": 0.036}, "embedded"))
-    In `embedded`, **none of the 2 heads is a sink head** (at least 50% of its attention on `<s>` or on `</s>`, averaged over the test split). The largest share on `<s>` is 3.4% (layer 2, head 4), on `</s>` 3.3% (layer 2, head 4); uniform attention would give 3.6% and 3.6%.
+    >>> print(sink_heads_markdown(rows, {"bos": 0.036, "eos": 0.036}, "the compact model"))
+    In the compact model, **none of the 2 heads is a sink head** (at least 50% of its attention on `<s>` or on `</s>`, averaged over the test split). The largest share on `<s>` is 3.4% (layer 2, head 4), on `</s>` 3.3% (layer 2, head 4); uniform attention would give 3.6% and 3.6%.
     """
     if not rows:
         raise ValueError("no per-head rows: the heads step produced no statistics")
@@ -55,7 +55,7 @@ def sink_heads_markdown(rows: Sequence[Mapping[str, Any]], uniform: Mapping[str,
         top = max(rows, key=lambda r: r[key])
         largest.append(f"{100 * top[key]:.1f}% (layer {top['layer']}, head {top['head']})")
     return (
-        f"In `{model}`, {count} (at least {100 * SINK_THRESHOLD:.0f}% of its attention on `<s>` or on `</s>`, "
+        f"In {model}, {count} (at least {100 * SINK_THRESHOLD:.0f}% of its attention on `<s>` or on `</s>`, "
         f"averaged over the test split). The largest share on `<s>` is {largest[0]}, on `</s>` {largest[1]}; "
         f"uniform attention would give {100 * uniform['bos']:.1f}% and {100 * uniform['eos']:.1f}%."
     )

@@ -56,12 +56,21 @@ def plain(text: str) -> str:
     return text.replace("$", r"\$")
 
 
+COMPACT_MODEL_TITLE = "compact model"
+"""What pages, captions and tables call the model shipped in the package (``--model embedded``)."""
+
+
 def short_model_name(name: str) -> str:
-    """A model name short enough for a caption: the last folder of a path, a hub id as it is.
+    """A model name short enough for a caption: the last folder of a path, a hub id as it is,
+    and the site's name for the shipped model (whose identifier is ``embedded``).
 
     >>> short_model_name("/tmp/run-7/model"), short_model_name("cardiffnlp/twitter-roberta-base-sentiment")
     ('model', 'cardiffnlp/twitter-roberta-base-sentiment')
+    >>> short_model_name("embedded")
+    'compact model'
     """
+    if name == "embedded":
+        return COMPACT_MODEL_TITLE
     if name.startswith(("/", ".", "~")) or name.count("/") > 1:
         return name.rstrip("/").rsplit("/", 1)[-1] or name
     return name
@@ -261,7 +270,8 @@ def model_markdown(summary: dict[str, Any]) -> str:
     """A two-column table: which model produced this build's figures."""
     p = summary["provenance"]
     rows = [
-        ("model", f"<code>{markdown_cell(p['name'])}</code>"),
+        ("model", (f"the {COMPACT_MODEL_TITLE} (<code>embedded</code>)" if p["name"] == "embedded"
+                   else f"<code>{markdown_cell(p['name'])}</code>")),
         ("source", markdown_cell(p["source"]) + (f" (revision <code>{markdown_cell(p['revision'])}</code>)" if p.get("revision") else "")),
         ("parameters", f"{p['parameters']:,}"),
         ("weights SHA-256", f"<code>{p['sha256']}</code>"),
@@ -379,6 +389,7 @@ def split_pass(ctx: StepContext, split: str) -> SplitPass:
         texts = apply_preprocessing([s.text for s in sentences], loaded.preprocess)  # as score_texts does
         ids, _ = token_ids(texts, loaded.tokenizer, loaded.max_tokens)
     columns = list(loaded.label_columns)
+    temperature = float(getattr(loaded, "temperature", 1.0))  # the fitted T, as score_texts applies it
     probabilities = np.zeros((len(sentences), len(LABELS)))  # (n, 3)
     totals = torch.zeros(len(HEAD_STATISTICS), layers, heads, dtype=torch.float64)
     uniform = torch.zeros(len(HEAD_STATISTICS), dtype=torch.float64)
@@ -392,7 +403,7 @@ def split_pass(ctx: StepContext, split: str) -> SplitPass:
             ids_t, mask_t = torch.from_numpy(input_ids), torch.from_numpy(attention_mask)
             out = loaded.model(input_ids=ids_t, attention_mask=mask_t, output_attentions=True)
             ctx.count_forward(len(batch))
-            probabilities[batch] = torch.softmax(out.logits.double(), dim=-1)[:, columns].numpy()
+            probabilities[batch] = torch.softmax(out.logits.double() / temperature, dim=-1)[:, columns].numpy()
             mask = mask_t.bool()
             selection = key_selections(ids_t, mask, _punctuation_mask(loaded.tokenizer, input_ids, lookup))  # (S, b, q, k)
             # "previous" has no key for the first query: it is left out of that average.
@@ -626,7 +637,8 @@ def build_head_statistics(ctx: StepContext) -> dict[str, bytes]:
     return {
         "head_statistics.json": json_bytes(round_floats(data, 6)),
         "head_statistics.md": head_statistics_markdown(rows, result.uniform.tolist()).encode(),
-        "sink_heads.md": (sink_heads_markdown(rows, data["uniform"], short_model_name(name)) + "\n").encode(),
+        "sink_heads.md": (sink_heads_markdown(rows, data["uniform"], (f"the {COMPACT_MODEL_TITLE}" if name == "embedded"
+                                                                      else f"`{short_model_name(name)}`")) + "\n").encode(),
         "head_statistics.svg": head_statistics_figure(result, name),
         "score_spread_model.json": json_bytes(round_floats(spread, 6)),
         "score_spread_model.md": score_spread_markdown(spread).encode(),
