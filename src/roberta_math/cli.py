@@ -71,6 +71,7 @@ EXTERNAL_SUBCOMMANDS: tuple[str, ...] = (
     "roberta_math.figures.cli:SUBCOMMAND",
     "roberta_math.experiments.cli:SUBCOMMAND",
     "roberta_math.interpret.cli:SUBCOMMAND",
+    "roberta_math.evaluation.checklist_cli:SUBCOMMAND",
 )
 
 
@@ -338,9 +339,9 @@ def _train_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """``roberta-math train``: train the embedded model's recipe from scratch and write it to ``--out``."""
+    """``roberta-math train``: train the compact model's recipe from scratch and write it to ``--out``."""
     if args.model != "embedded":
-        raise UserError(f"only the embedded model has a training recipe, not {args.model}: use --model embedded (or leave it out)")
+        raise UserError(f"only the compact model (embedded) has a training recipe, not {args.model}: use --model embedded (or leave it out)")
     from roberta_math.cache import cache_root
     from roberta_math.training.recipe import train_embedded
 
@@ -382,6 +383,11 @@ def _training_summary(metrics: dict[str, Any]) -> str:
                      f"{'VADER acc':>10}{'macro-F1':>10}{'pearson r':>10}")
         for domain, row in test.items():
             lines.append(f"{domain:<16} {row.get('n', ''):>6}{cells(row)} | {cells(vader.get(domain))}")
+    calibration = metrics.get("calibration")
+    if isinstance(calibration, dict) and isinstance(calibration.get("test"), dict):
+        t = calibration["test"]
+        lines.append(f"softmax temperature {calibration['temperature']:.4f} (fitted on validation): test ECE "
+                     f"{t['ece_before']:.4f} -> {t['ece_after']:.4f}, NLL {t['nll_before']:.4f} -> {t['nll_after']:.4f}")
     wall = metrics.get("wall_seconds")
     total = wall.get("total") if isinstance(wall, dict) else None
     if isinstance(total, (int, float)):
@@ -392,7 +398,7 @@ def _training_summary(metrics: dict[str, Any]) -> str:
 BUILTIN_SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("predict", "classify texts given as arguments or in a file", _predict_arguments, run_predict),
     Subcommand("evaluate", "score a labelled file and print accuracy and macro metrics", _evaluate_arguments, run_evaluate),
-    Subcommand("train", "train the embedded model's recipe from scratch", _train_arguments, run_train),
+    Subcommand("train", "train the compact model's recipe from scratch", _train_arguments, run_train),
 )
 
 
@@ -411,7 +417,7 @@ def build_parser(extra: Sequence[Subcommand] = ()) -> argparse.ArgumentParser:
     model_option = argparse.ArgumentParser(add_help=False)
     model_option.add_argument(
         "--model", default="embedded", metavar="NAME",
-        help="'embedded' (default, the model shipped with the package), a model directory, or a hub id",
+        help="'embedded' (default: the compact model shipped with the package), a model directory, or a hub id",
     )
     seen: set[str] = set()
     for sub in (*BUILTIN_SUBCOMMANDS, *_external_subcommands(), *extra):

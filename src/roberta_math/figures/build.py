@@ -61,7 +61,7 @@ class FigureParams:
     model_qk_sentences: int = 256
     evaluation_split: str = "test"
     batch_size: int = 64
-    reliability_bins: int = 10
+    reliability_bins: int = 15  # as Guo et al. (2017) and the embedded model's metrics.json
     backprop_steps: int = 60  # the from-scratch fine-tuning run of the backpropagation page
     backprop_deep_layers: int = 12  # depth of the post-LN gradient profile at initialisation
     seed: int = 0
@@ -107,10 +107,13 @@ STEPS: tuple[Step, ...] = (
     Step("explorer", "explorer.data:build", True, False, "attention explorer data and assets"),
     Step("heads", "model_figures:build_head_statistics", True, True, "per-head attention statistics, q.k variance of the model"),
     Step("evaluation", "evaluation_figures:build", True, True, "confusion matrices, reliability, per-domain bars"),
+    Step("checklist", "checklist_figures:build", True, True, "behavioural tests (CheckList) of the model, VADER and TF-IDF"),
     Step("experiments", "experiment_figures:build", False, False, "domain transfer and pre-training curves from experiments/results.json"),
     Step("live_model", "live_model:build", True, False, "the Try it page's float32 weights, tokenizer and scripts"),
     Step("backprop", "backprop_figures:build", True, True, "a fine-tuning run with the from-scratch backward, autograd check, FLOPs"),
     Step("attributions", "attribution_figures:build", True, True, "attribution faithfulness on the test split, method agreement, examples"),
+    # Last: a step records every module loaded before it ran, so an edit to this one reruns only itself.
+    Step("architecture", "architecture_figures:build", True, False, "multi-head attention and encoder layer diagrams, embeddings of one sentence"),
 )
 
 
