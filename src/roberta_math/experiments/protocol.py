@@ -66,6 +66,12 @@ DATA_SEED = 0
 """Seed of the shared down-sampling of every split in the tiny configuration."""
 
 
+EXPERIMENT_RECIPE = Recipe(num_threads=1, pretrain_epochs=5, class_weighting="none", label_smoothing=0.0,
+                           pretrain_text="train", tokenizer_text="train")
+"""The recipe the committed experiments ran: the compact model's recipe as it was before the recipe
+search (training-split text only, an unweighted loss), pinned so that the results stay reproducible."""
+
+
 @dataclass(frozen=True)
 class ExperimentConfig:
     """Everything the experiments depend on, besides the corpus and the code.
@@ -80,7 +86,7 @@ class ExperimentConfig:
     """
 
     name: str = "default"
-    recipe: Recipe = field(default_factory=lambda: Recipe(num_threads=1))
+    recipe: Recipe = field(default_factory=lambda: EXPERIMENT_RECIPE)
     seeds: tuple[int, ...] = (0, 1, 2)
     fractions: tuple[float, ...] = (0.05, 0.1, 0.25, 0.5, 1.0)
     transfer_seeds: tuple[int, ...] = (0,)

@@ -8,7 +8,9 @@ Markdown table fragments and a JSON digest for the "Further exploration" page.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,11 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from roberta_math.figures.build import StepContext
 
 METHOD_TITLES: dict[str, str] = {
-    "roberta": "compact RoBERTa (random init)",
-    "random": "compact RoBERTa, random init",
-    "masked_lm": "compact RoBERTa, masked-LM pre-trained",
-    "roberta_random": "compact RoBERTa, random init",
-    "roberta_masked_lm": "compact RoBERTa, masked-LM pre-trained",
+    "roberta": "compact model (random init)",
+    "random": "compact model, random init",
+    "masked_lm": "compact model, masked-LM pre-trained",
+    "roberta_random": "compact model, random init",
+    "roberta_masked_lm": "compact model, masked-LM pre-trained",
     "tfidf_logreg": "TF-IDF + logistic regression",
     "vader": "VADER (no training)",
 }
@@ -222,6 +224,42 @@ def provenance_markdown(results: Mapping[str, Any]) -> str:
     )
 
 
+RECIPE_SEARCH_PATH = Path(__file__).resolve().parents[1] / "experiments" / "recipe_search.json"
+"""The committed record of ``python -m roberta_math.training.search`` (validation split only)."""
+
+
+def recipe_search_markdown(search: Mapping[str, Any]) -> str:
+    """One row per recipe variant: what it changes, and its best validation macro-F1 per seed.
+
+    Runs that differ only in ``seed`` form one row; the mean over the seeds run decides,
+    and the recipe with the highest mean validation macro-F1 is marked. No variant is
+    scored on the test split here: only the recipe that ships is, once, by ``roberta-math train``.
+
+    >>> v = lambda o, f1: {"overrides": o, "validation": {"accuracy": 0.7, "macro_f1": f1}, "best_epoch": 3}
+    >>> search = {"variants": {"a": v({}, 0.50), "a_seed1": v({"seed": 1}, 0.54),
+    ...                        "b": v({"dropout": 0.2}, 0.51)}}
+    >>> print(recipe_search_markdown(search).splitlines()[2])
+    | **(base recipe)** (best) | 0.5000 | 0.5400 | **0.5200** | 0.700 |
+    """
+    rows: dict[str, dict[int, Mapping[str, Any]]] = {}
+    for record in search["variants"].values():
+        overrides = dict(record["overrides"])
+        seed = int(overrides.pop("seed", 0))
+        changes = ", ".join(f"{k.replace('_', ' ')} {val}" for k, val in overrides.items()) or "(base recipe)"
+        rows.setdefault(changes, {})[seed] = record
+    seeds = sorted({seed for runs in rows.values() for seed in runs})
+    mean = {c: float(np.mean([r["validation"]["macro_f1"] for r in runs.values()])) for c, runs in rows.items()}
+    best = max(mean, key=mean.get)
+    header = "| changes from the base recipe | " + " | ".join(f"macro-F1, seed {s}" for s in seeds)
+    lines = [header + " | mean macro-F1 | accuracy (mean) |", "|---|" + "---:|" * (len(seeds) + 2)]
+    for changes, runs in rows.items():
+        cells = [f"{runs[s]['validation']['macro_f1']:.4f}" if s in runs else "not run" for s in seeds]
+        accuracy = float(np.mean([r["validation"]["accuracy"] for r in runs.values()]))
+        name, value = (f"**{changes}** (best)", f"**{mean[changes]:.4f}**") if changes == best else (changes, f"{mean[changes]:.4f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {value} | {accuracy:.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(results: Mapping[str, Any]) -> dict[str, bytes]:
     """Every file of the ``experiments`` step from a results object: two SVG figures, Markdown fragments, a JSON digest."""
     digest = {
@@ -249,7 +287,10 @@ def build(ctx: StepContext) -> dict[str, bytes]:
     from roberta_math.experiments.results import RESULTS_PATH, load_results
 
     ctx.log(f"experiments: reading {RESULTS_PATH.name}")
-    return render(load_results(RESULTS_PATH))
+    files = render(load_results(RESULTS_PATH))
+    search = json.loads(RECIPE_SEARCH_PATH.read_text(encoding="utf-8"))
+    files["recipe_search.md"] = recipe_search_markdown(search).encode()
+    return files
 
 
 __all__: Sequence[str] = ("build", "render", "transfer_figure", "pretraining_figure", "transfer_markdown",

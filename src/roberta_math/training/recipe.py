@@ -5,7 +5,9 @@ Stages (each seeded on its own, so any one of them can be rerun alone):
 1. **Tokenizer.** Byte-level BPE with RoBERTa's special tokens, learnt from the
    training split only (:mod:`roberta_math.training.tokenizer`).
 2. **Masked-LM pre-training** (optional, ``pretrain_epochs > 0``).
-   ``RobertaForMaskedLM`` on the training-split texts with RoBERTa's dynamic 80/10/10
+   ``RobertaForMaskedLM`` on the training-split texts (and, with ``pretrain_text="train+wordnet"``,
+   the default, WordNet 3.0's 170,865 glosses and example sentences from Debian's
+   ``wordnet-base``: :mod:`roberta_math.data.wordnet`) with RoBERTa's dynamic 80/10/10
    masking (:func:`~roberta_math.training.masking.mask_tokens`); the loss is the mean
    cross-entropy over the chosen positions :math:`\mathcal M`,
    $$ \mathcal L_{\text{MLM}} = -\frac{1}{|\mathcal M|} \sum_{t \in \mathcal M} \log p_t[x_t], \qquad
@@ -14,17 +16,23 @@ Stages (each seeded on its own, so any one of them can be rerun alone):
    GELU and LayerNorm, then a decoder whose weight is tied to the word embeddings
    :math:`E^\text{tok}`.
 3. **Fine-tuning.** ``RobertaForSequenceClassification`` (encoder initialised from
-   stage 2, classification head fresh) minimising
-   $$ \mathcal L = -\frac{1}{B} \sum_{(x, y) \in \text{batch}} \log \operatorname{softmax}\big(z(x)\big)_{y}, $$
+   stage 2, classification head fresh) minimising the class-weighted cross-entropy
+   $$ \mathcal L = -\frac{\sum_{(x, y) \in \text{batch}} w_y \log \operatorname{softmax}\big(z(x)\big)_{y}}
+                         {\sum_{(x, y) \in \text{batch}} w_y}, \qquad w_c = \frac{N}{C\,N_c}, $$
    where :math:`z(x) \in \mathbb R^C` are the logits of sentence :math:`x`, read off its
-   ``<s>`` row, and :math:`y` its class (symbols: the site's notation page).
+   ``<s>`` row, :math:`y` its class, :math:`N_c` the number of training sentences of class
+   :math:`c` (``class_weighting="balanced"``, the default; with ``"none"`` every
+   :math:`w_c = 1` and this is the plain mean; the normalisation by :math:`\sum w_y` is
+   PyTorch's ``cross_entropy(weight=...)``; symbols: the site's notation page).
    With pre-training on, the same fine-tuning also runs from random weights so the
    two learning curves can be compared.
 
 Every epoch is scored on the validation split; the shipped weights are the epoch (and
 run) with the best validation macro-F1 (neutral is rare, so accuracy alone would favour
 a model that never says neutral; ties go to accuracy). The test split is touched once, at the end, to
-write ``metrics.json``. AdamW with a linear warm-up over the first 10 % of steps and a
+write ``metrics.json``. Before that, the softmax temperature :math:`\tau` is fitted on
+the validation split (:func:`~roberta_math.evaluation.calibration.fit_temperature`) and
+written to ``calibration.json``; every scorer divides the logits by it. AdamW with a linear warm-up over the first 10 % of steps and a
 linear decay to 0; batches of 64 similar-length sentences padded to their longest member; ``torch`` seeded and
 held to a fixed thread count (results are bit-identical for the same seed and thread
 count on the same machine).
@@ -84,15 +92,15 @@ class Recipe:
     weight_decay: float = 0.01
     warmup_fraction: float = 0.1
     grad_clip_norm: float = 1.0
-    pretrain_epochs: int = 5  # measured: 5 or 10 epochs do not beat random init at this scale
+    pretrain_epochs: int = 1  # one pass over the training texts and WordNet's glosses (recipe search: training/search.py)
     pretrain_learning_rate: float = 1e-3
     mask_probability: float = 0.15
     finetune_epochs: int = 4
     compare_from_scratch: bool = True
     limit: int | None = None  # at most this many sentences per split (for quick trials)
     label_smoothing: float = 0.0  # epsilon of the smoothed cross-entropy (0: plain cross-entropy)
-    class_weighting: str = "none"  # "none" or "balanced": weight_c = N / (C N_c) in the loss
-    pretrain_text: str = "train"  # "train", or "train+wordnet": add WordNet's glosses (data/wordnet.py)
+    class_weighting: str = "balanced"  # "none" or "balanced": weight_c = N / (C N_c) in the loss
+    pretrain_text: str = "train+wordnet"  # "train", or "train+wordnet": add WordNet's glosses (data/wordnet.py)
     tokenizer_text: str = "train"  # the text the BPE merges are learnt from: "train" or "train+wordnet"
 
 
@@ -458,7 +466,7 @@ ECE_BINS = 15
 
 
 def calibration_report(logits: np.ndarray, labels: np.ndarray, temperature: float) -> dict[str, float]:
-    """NLL and ECE (15 bins) of ``softmax(z)`` and of ``softmax(z / T)``, rounded to 4 digits.
+    """NLL and ECE (15 bins) of ``softmax(z)`` and of ``softmax(z / temperature)``, rounded to 4 digits.
 
     >>> z = np.array([[4.0, 0.0], [4.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
     >>> r = calibration_report(z, np.array([0, 0, 1, 1]), 4 / np.log(3))
@@ -578,7 +586,7 @@ def train_embedded(
         test_logits = predict_logits(model, test_ids, config.pad_token_id).double().numpy()  # (n_test, 3)
         probs = torch.from_numpy(softmax_rows(test_logits, temperature))  # (n_test, 3), as predict prints them
         calibration = {
-            "method": "temperature scaling (Guo et al. 2017, section 4.2): p = softmax(z / T), T fitted on the validation split by minimising its NLL",
+            "method": "temperature scaling (Guo et al. 2017, section 4.2): p = softmax(z / tau), tau fitted on the validation split by minimising its NLL",
             "temperature": temperature,
             "ece_bins": ECE_BINS,
             **{split: calibration_report(z, y, temperature) for split, z, y in (

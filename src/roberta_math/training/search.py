@@ -27,7 +27,7 @@ from roberta_math.cache import atomic_write_text, cache_root
 from roberta_math.data import corpus
 from roberta_math.training.recipe import Recipe, _extra_text, finetune, pretrain_masked_lm, roberta_config
 
-BASE = Recipe(pretrain_epochs=0, compare_from_scratch=False)
+BASE = Recipe(pretrain_epochs=0, compare_from_scratch=False, class_weighting="none", pretrain_text="train")
 """The recipe shipped before this search (fine-tuning from random weights won on validation)."""
 
 FINETUNE_ONLY = ("label_smoothing", "class_weighting", "finetune_epochs", "learning_rate", "compare_from_scratch", "limit")
@@ -47,6 +47,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "mlm_wordnet_1+balanced+smoothing": {"pretrain_epochs": 1, "pretrain_text": "train+wordnet",
                                          "class_weighting": "balanced", "label_smoothing": 0.1},
     "mlm_wordnet_1+balanced": {"pretrain_epochs": 1, "pretrain_text": "train+wordnet", "class_weighting": "balanced"},
+    "mlm_wordnet_1+balanced+epochs_6": {"pretrain_epochs": 1, "pretrain_text": "train+wordnet",
+                                        "class_weighting": "balanced", "finetune_epochs": 6},
     "base_seed1": {"seed": 1},
     "balanced_classes_seed1": {"class_weighting": "balanced", "seed": 1},
     "mlm_wordnet_1+balanced_seed1": {"pretrain_epochs": 1, "pretrain_text": "train+wordnet", "class_weighting": "balanced",
