@@ -4,7 +4,9 @@
 
 Each page is opened in a fresh browser context (an empty cache), the way a first visit
 loads it; the bytes are the sum of every response's body and headers as Chromium reports
-them (``Request.sizes()``), after the page is idle. The local server does not compress,
+them (``Request.sizes()``), after the page is idle and Material's search worker has
+fetched ``search/search_index.json`` (which it does on every page, sometimes only after
+the page looks idle). The local server does not compress,
 so the numbers are an upper bound for a host that gzips HTML, CSS and JS.
 """
 
@@ -17,8 +19,12 @@ from pathlib import Path
 from site_tools.browser import launch, page_urls, serve
 
 
+SEARCH_INDEX = "search/search_index.json"
+
+
 def page_weights(site_dir: Path, pages: Sequence[str], width: int = 1400) -> dict[str, tuple[int, int]]:
     """``{page: (bytes transferred, number of requests)}`` for each page, each with an empty cache."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
     weights: dict[str, tuple[int, int]] = {}
@@ -29,7 +35,14 @@ def page_weights(site_dir: Path, pages: Sequence[str], width: int = 1400) -> dic
             tab = context.new_page()
             finished: list = []
             tab.on("requestfinished", lambda request, seen=finished: seen.append(request))
-            tab.goto(base + page, wait_until="networkidle")
+            # Material's search worker fetches the index after the page is idle or before,
+            # depending on timing: wait for it, so that every page counts it (or none has it).
+            try:
+                with tab.expect_request_finished(lambda r: r.url.endswith(SEARCH_INDEX), timeout=15_000):
+                    tab.goto(base + page, wait_until="networkidle")
+            except PlaywrightTimeout:
+                pass  # a page without Material's search
+            tab.wait_for_load_state("networkidle")
             total = 0
             for request in finished:
                 sizes = request.sizes()
