@@ -313,7 +313,7 @@ def test_unknown_model_is_one_line_exit_2(capsys, monkeypatch, tmp_path) -> None
 
 def test_train_only_knows_the_embedded_recipe(capsys) -> None:
     status, _, err = run(capsys, "train", "--model", "cardiffnlp/twitter-roberta-base-sentiment")
-    assert_one_line_error(status, err, "only the embedded model has a training recipe")
+    assert_one_line_error(status, err, "only the compact model (embedded) has a training recipe")
 
 
 def test_train_rejects_a_nonpositive_limit(capsys, tmp_path) -> None:
