@@ -348,3 +348,96 @@ def test_masking_a_head_equals_zeroing_its_output_in_transformers(embedded):
     r = head_ablation(weights, rows, [2, 0, 1])
     assert len(r["masked"]) == 2 and len(r["masked"][0]) == 4
     assert 0.0 <= r["full"]["accuracy"] <= 1.0 and len(r["alone"][1]) == 4
+
+
+def test_kendall_tau_b_equals_scipy():
+    """Our sign-matrix tau-b against scipy.stats.kendalltau (variant b), ties and an all-tied row included."""
+    from scipy.stats import kendalltau
+
+    from roberta_math.interpret.faithfulness import kendall_tau_b
+
+    generator = torch.Generator().manual_seed(3)
+    for n in (3, 4, 7, 30):
+        rows = torch.randint(0, 4, (4, n), generator=generator).float()  # few values: many ties
+        rows[3] = torch.randn(n, generator=generator)  # no ties
+        tau = kendall_tau_b(rows)
+        for a in range(4):
+            for b in range(4):
+                expected = kendalltau(rows[a].numpy(), rows[b].numpy()).statistic
+                if torch.isnan(torch.tensor(expected)):
+                    assert torch.isnan(tau[a, b])
+                else:
+                    assert abs(float(tau[a, b]) - float(expected)) < 1e-12, (n, a, b)
+    constant = kendall_tau_b(torch.tensor([[1.0, 1.0, 1.0], [1.0, 2.0, 3.0]]))
+    assert torch.isnan(constant[0, 1]) and float(constant[1, 1]) == 1.0
+
+
+def test_head_ablation_equals_full_forward_passes_of_masked_weights(embedded):
+    """head_ablation starts each run from the saved input of the masked layer; a full pass per configuration must agree."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    from roberta_math.interpret.faithfulness import probabilities
+    from roberta_math.interpret.head_ablation import head_ablation, mask_heads
+
+    model, tokenizer = embedded
+    weights = read_weights(model)
+    texts = SENTENCES + ["Awful food and rude staff.", "What a wonderful, heartfelt film!", "It rained on Monday.",
+                         "I would not call it good, but it was not bad either."]
+    rows = [tokenizer(t)["input_ids"] for t in texts]
+    labels = [2, 0, 1, 0, 2, 1, 1]
+    result = head_ablation(weights, rows, labels)
+
+    def scores(w):
+        with torch.no_grad():
+            predicted = probabilities(w, rows).argmax(-1).tolist()
+        return accuracy_score(labels, predicted), f1_score(labels, predicted, average="macro", labels=[0, 1, 2], zero_division=0)
+
+    with torch.no_grad():  # the unmasked model through transformers' own forward pass
+        reference = [int(model(torch.tensor([r])).logits.argmax()) for r in rows]
+    assert result["full"]["accuracy"] == pytest.approx(accuracy_score(labels, reference))
+    for layer in range(2):
+        for head in range(4):
+            masked = scores(mask_heads(weights, [(layer, head)]))
+            assert (result["masked"][layer][head]["accuracy"], result["masked"][layer][head]["macro_f1"]) == pytest.approx(masked)
+            alone = scores(mask_heads(weights, [(layer, g) for g in range(4) if g != head]))
+            assert (result["alone"][layer][head]["accuracy"], result["alone"][layer][head]["macro_f1"]) == pytest.approx(alone)
+
+
+def test_logits_of_the_last_layer_at_s_only_equal_the_full_forward(embedded):
+    """logits_from_embeddings computes the last layer at <s> only; transformers computes every row."""
+    from roberta_math.interpret.gradients import (
+        input_embeddings,
+        logits_from_embeddings,
+    )
+
+    model, tokenizer = embedded
+    weights = read_weights(model)
+    batch = tokenizer(SENTENCES, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        ours = logits_from_embeddings(weights, batch["input_ids"], input_embeddings(weights, batch["input_ids"]),
+                                      batch["attention_mask"])
+        reference = model(**batch).logits
+    assert float((ours - reference).abs().max()) < 1e-5
+
+
+def test_two_worker_processes_give_the_same_numbers_as_one(embedded):
+    """The figure step spreads batches over two processes; the tables must not depend on it."""
+    from roberta_math.interpret.faithfulness import faithfulness
+    from roberta_math.interpret.head_ablation import head_ablation
+    from roberta_math.interpret.parallel import BatchRunner
+
+    model, tokenizer = embedded
+    weights = read_weights(model)
+    texts = SENTENCES + ["Awful food and rude staff.", "What a wonderful, heartfelt film!", "It rained on Monday."]
+    rows = [tokenizer(t)["input_ids"] for t in texts]
+    from roberta_math.figures.build import one_torch_thread
+
+    with one_torch_thread():  # as the figure step runs (the suite's conftest sets two threads)
+        with BatchRunner(weights, workers=1) as runner:
+            serial = faithfulness(weights, tokenizer, texts, steps=4, batch_size=2, runner=runner)
+            serial_ablation = head_ablation(weights, rows, [2, 0, 1, 0, 2, 1], batch_size=2, runner=runner)
+        with BatchRunner(weights, workers=2) as runner:
+            parallel = faithfulness(weights, tokenizer, texts, steps=4, batch_size=2, runner=runner)
+            parallel_ablation = head_ablation(weights, rows, [2, 0, 1, 0, 2, 1], batch_size=2, runner=runner)
+    assert parallel == serial
+    assert parallel_ablation == serial_ablation

@@ -7,6 +7,7 @@ Computation lives in :mod:`roberta_math.interpret` (:func:`~roberta_math.interpr
 from __future__ import annotations
 
 import html
+import os
 import random
 import sys
 from typing import TYPE_CHECKING, Any
@@ -23,6 +24,9 @@ from roberta_math.figures.render import (
 if TYPE_CHECKING:  # pragma: no cover
     from roberta_math.figures.build import StepContext
 
+WORKERS = 2
+"""Processes the faithfulness and head-ablation batches are spread over (fewer if fewer cores are ours);
+each runs one torch thread, so the figures are the same bytes whatever the count."""
 HUB_SAMPLE = 300
 """Test sentences (fixed seed) scored for a model other than the embedded one, whose size makes all 2,371 slow."""
 IG_STEPS = 8
@@ -72,14 +76,14 @@ def kendall_markdown(result: dict[str, Any]) -> str:
     tau = result["kendall"]
     names = list(tau)
     rows = [[html.escape(NAMES[a])] + [f"{tau[a][b]:+.2f}" for b in names] for a in names]
-    return markdown_table(["τ", *(html.escape(NAMES[b]) for b in names)], rows, align="l" + "r" * len(names))
+    return markdown_table(["τ<sub>b</sub>", *(html.escape(NAMES[b]) for b in names)], rows, align="l" + "r" * len(names))
 
 
 def lexicon_markdown(result: dict[str, Any]) -> str:
     """Spearman's rho of each method's scores with VADER's lexicon valence."""
     rows = [[html.escape(NAMES[m]), v["against"].replace("|", "&#124;"), f"{v['rho']:+.3f}", f"{v['tokens']:,}"]
             for m, v in result["lexicon"].items()]
-    return markdown_table(["method", "correlated with", "Spearman ρ", "lexicon tokens"], rows, align="llrr")
+    return markdown_table(["method", "correlated with", "Spearman r<sub>rank</sub>", "lexicon tokens"], rows, align="llrr")
 
 
 def aopc_figure(result: dict[str, Any]) -> bytes:
@@ -192,6 +196,16 @@ def build(ctx: StepContext) -> dict[str, bytes]:
 
 
 def _build(ctx: StepContext) -> dict[str, bytes]:
+    from roberta_math.interpret.parallel import BatchRunner
+    from roberta_math.model.weights import read_weights
+
+    loaded = ctx.loaded()
+    workers = min(WORKERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+    with BatchRunner(read_weights(loaded.model), workers=workers) as runner:
+        return _build_with(ctx, loaded, runner)
+
+
+def _build_with(ctx: StepContext, loaded: Any, runner: Any) -> dict[str, bytes]:
     from tqdm.auto import tqdm
 
     from roberta_math.interpret.explain import explain
@@ -199,7 +213,6 @@ def _build(ctx: StepContext) -> dict[str, bytes]:
     from roberta_math.model.loading import quiet_transformers
     from roberta_math.model.weights import read_weights
 
-    loaded = ctx.loaded()
     split = ctx.split(ctx.params.evaluation_split)
     sampled = ctx.model_name != "embedded" and len(split) > HUB_SAMPLE
     chosen = random.Random(ctx.params.seed).sample(split, HUB_SAMPLE) if sampled else list(split)
@@ -208,7 +221,7 @@ def _build(ctx: StepContext) -> dict[str, bytes]:
     with tqdm(total=len(chosen), unit="sentence", desc="attributions", disable=not ctx.progress, file=sys.stderr, leave=False) as bar:
         result = faithfulness(read_weights(loaded.model), loaded.tokenizer, [s.text for s in chosen],
                               label_of_column=label_of_column, steps=IG_STEPS, max_tokens=loaded.max_tokens,
-                              seed=ctx.params.seed, progress=bar.update)
+                              seed=ctx.params.seed, progress=bar.update, runner=runner)
     ctx.count_forward(result["variants"] + len(chosen) * (IG_STEPS + 4))
     result["split"] = ctx.params.evaluation_split
     result["split_size"] = len(split)
@@ -232,7 +245,8 @@ def _build(ctx: StepContext) -> dict[str, bytes]:
     ctx.log(f"attributions: head ablation on {len(validation)} validation sentences ...")
     with quiet_transformers():
         rows = [ids[: loaded.max_tokens] for ids in loaded.tokenizer([s.text for s in validation])["input_ids"]]
-    ablation = head_ablation(read_weights(loaded.model), rows, [s.label for s in validation], loaded.label_columns)
+    ablation = head_ablation(read_weights(loaded.model), rows, [s.label for s in validation], loaded.label_columns,
+                             runner=runner)
     ablation["sentences"] = len(rows)
     return {
         "head_ablation.json": json_bytes(round_floats(ablation, 6)),

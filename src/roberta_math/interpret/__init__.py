@@ -1,11 +1,11 @@
 r"""Why did the model say *positive*? Token attributions, computed with the package's own backward pass.
 
-One module per method, each giving a score $\phi_t$ to every token $t$ of one input for one
+One module per method, each giving a score $\chi_t$ to every token $t$ of one input for one
 logit $z_c$ (the predicted class unless another is asked for):
 
-- :mod:`~roberta_math.interpret.gradients`: the gradient $\partial z_c / \partial e_t$ with respect
-  to each token's input embedding $e_t$ (its L2 norm) and gradient $\times$ input
-  ($\langle \partial z_c/\partial e_t, e_t \rangle$);
+- :mod:`~roberta_math.interpret.gradients`: the gradient $\partial z_c / \partial \mathcal{E}_t$ with respect
+  to each token's input embedding $\mathcal{E}_t$ (its L2 norm) and gradient $\times$ input
+  ($\langle \partial z_c/\partial \mathcal{E}_t, \mathcal{E}_t \rangle$);
 - :mod:`~roberta_math.interpret.integrated_gradients`: Integrated Gradients from a stated baseline,
   with its completeness error;
 - :mod:`~roberta_math.interpret.rollout`: attention rollout from the ``<s>`` row;

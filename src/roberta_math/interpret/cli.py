@@ -15,7 +15,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--method", default="ig", choices=list(METHODS),
                         help="attribution method (default: ig, Integrated Gradients from <mask>)")
     parser.add_argument("--label", help="explain this class instead of the predicted one")
-    parser.add_argument("--steps", type=int, default=50, help="Integrated Gradients steps m (default: 50)")
+    parser.add_argument("--steps", type=int, default=50, help="Integrated Gradients steps N_IG (default: 50)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 

@@ -1,7 +1,7 @@
 r"""One sentence in, one attribution per token out: the methods of this package behind one call.
 
 :func:`explain` tokenizes a text as the model's tokenizer does, runs one method and returns
-the tokens, their scores $\phi_t$, the class $c$ explained and, for Integrated Gradients, the
+the tokens, their scores $\chi_t$, the class $c$ explained and, for Integrated Gradients, the
 completeness error. ``roberta-math explain`` prints it; the faithfulness measures and the
 site's figures call it too.
 """
@@ -17,8 +17,8 @@ from roberta_math.errors import UserError
 
 METHODS: dict[str, str] = {
     "ig": "Integrated Gradients from the <mask> baseline (Gauss-Legendre)",
-    "gradxinput": "gradient x input, G_t e_t^T",
-    "gradient": "gradient L2 norm, ||G_t||",
+    "gradxinput": "gradient x input, the gradient of z_c dotted with the token's embedding row",
+    "gradient": "gradient L2 norm, of z_c with respect to the token's embedding row",
     "rollout": "attention rollout, <s> row",
     "occlusion": "leave-one-out occlusion, token replaced by <mask>",
     "occlusion-remove": "leave-one-out occlusion, token removed",
@@ -33,7 +33,7 @@ class Explanation:
     text: str
     method: str
     tokens: list[str]  # each token as text (byte-level BPE decoded), <s> and </s> included
-    scores: list[float]  # phi_t, one per token
+    scores: list[float]  # chi_t, one per token
     label: str  # the class c explained
     logits: dict[str, float]  # z, by label name
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. IG's completeness error and steps
@@ -49,6 +49,61 @@ def token_texts(tokenizer: Any, ids: list[int]) -> list[str]:
     return [tokenizer.convert_ids_to_tokens(i) if i in special else tokenizer.decode([i]) for i in ids]
 
 
+def scores_for_ids(
+    weights: Any,
+    ids: torch.Tensor,
+    method: str,
+    column: int,
+    *,
+    mask_id: int | None = 4,
+    special_ids: tuple[int | None, int | None] = (0, 2),
+    steps: int = 50,
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    r"""One method's scores $\chi_t$ ``(seq,)`` for the logit column ``column`` of one unpadded sentence ``ids`` ``(1, seq)``.
+
+    Returns the scores and, for Integrated Gradients, ``{"steps", "rule", "baseline",
+    "completeness_error", "logit", "baseline_logit"}`` (else ``{}``). ``mask_id``: the ``<mask>``
+    id, the Integrated Gradients baseline and the occlusion token (4 when ``None``);
+    ``special_ids``: ``<s>`` and ``</s>``, never occluded. :func:`explain` and the explorer's
+    data call it.
+
+    >>> from roberta_math.interpret.examples import tiny_model
+    >>> from roberta_math.model.weights import read_weights
+    >>> phi, extra = scores_for_ids(read_weights(tiny_model()), torch.tensor([[0, 7, 9, 2]]), "ig", 1, steps=64)
+    >>> phi.shape, extra["completeness_error"] < 1e-4
+    (torch.Size([4]), True)
+    """
+    from roberta_math.interpret.gradients import gradient_norm, gradient_x_input
+    from roberta_math.interpret.integrated_gradients import integrated_gradients
+    from roberta_math.interpret.occlusion import occlusion
+    from roberta_math.interpret.rollout import rollout_from_start
+    from roberta_math.model.forward import encode_from_scratch
+
+    mask_id = 4 if mask_id is None else mask_id
+    specials = (0 if special_ids[0] is None else special_ids[0], 2 if special_ids[1] is None else special_ids[1])
+    extra: dict[str, Any] = {}
+    if method == "ig":
+        result = integrated_gradients(weights, ids, column, baseline_id=mask_id, steps=steps)
+        scores = result.attributions[0]
+        extra = {"steps": steps, "rule": "gausslegendre", "baseline": "<mask>",
+                 "completeness_error": float(result.completeness_error[0]),
+                 "logit": float(result.logit[0]), "baseline_logit": float(result.baseline_logit[0])}
+    elif method == "gradxinput":
+        scores = gradient_x_input(weights, ids, column)[0]
+    elif method == "gradient":
+        scores = gradient_norm(weights, ids, column)[0]
+    elif method == "rollout":
+        with torch.no_grad():
+            _, attentions = encode_from_scratch(weights, ids)
+        scores = rollout_from_start(attentions)[0]
+    elif method in ("occlusion", "occlusion-remove"):
+        variant = "remove" if method == "occlusion-remove" else "mask"
+        scores = occlusion(weights, ids[0], column, variant=variant, mask_id=mask_id, special_ids=specials)
+    else:
+        raise UserError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    return scores.detach(), extra
+
+
 def explain(
     text: str,
     loaded: Any,
@@ -60,7 +115,7 @@ def explain(
     r"""Attribute the logit $z_c$ of one text to its tokens with ``method`` (a key of :data:`METHODS`).
 
     - ``loaded``: a :class:`~roberta_math.model.loading.LoadedModel`; ``label``: the class to
-      explain by name (default: the predicted one); ``steps``: $m$ for Integrated Gradients.
+      explain by name (default: the predicted one); ``steps``: $N_\text{IG}$ for Integrated Gradients.
     - Raises :class:`~roberta_math.errors.UserError` (one line) for an empty text, a text longer
       than the model's positions, an unknown method or label.
 
@@ -72,15 +127,9 @@ def explain(
     3
     """
     from roberta_math.interpret.gradients import (
-        gradient_norm,
-        gradient_x_input,
         input_embeddings,
         logits_from_embeddings,
     )
-    from roberta_math.interpret.integrated_gradients import integrated_gradients
-    from roberta_math.interpret.occlusion import occlusion
-    from roberta_math.interpret.rollout import rollout_from_start
-    from roberta_math.model.forward import encode_from_scratch
     from roberta_math.model.loading import quiet_transformers
     from roberta_math.model.weights import read_weights
 
@@ -107,26 +156,8 @@ def explain(
     elif label not in labels:
         raise UserError(f"unknown label {label!r}: use one of {', '.join(labels)}")
     column = columns[labels.index(label)]
-    extra: dict[str, Any] = {}
-    mask_id = tokenizer.mask_token_id if tokenizer.mask_token_id is not None else 4
-    specials = (tokenizer.bos_token_id or 0, tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 2)
-    if method == "ig":
-        result = integrated_gradients(weights, ids, column, baseline_id=mask_id, steps=steps)
-        scores = result.attributions[0]
-        extra = {"steps": steps, "rule": "gausslegendre", "baseline": "<mask>",
-                 "completeness_error": float(result.completeness_error[0]),
-                 "logit": float(result.logit[0]), "baseline_logit": float(result.baseline_logit[0])}
-    elif method == "gradxinput":
-        scores = gradient_x_input(weights, ids, column)[0]
-    elif method == "gradient":
-        scores = gradient_norm(weights, ids, column)[0]
-    elif method == "rollout":
-        with torch.no_grad():
-            _, attentions = encode_from_scratch(weights, ids)
-        scores = rollout_from_start(attentions)[0]
-    else:
-        variant = "remove" if method == "occlusion-remove" else "mask"
-        scores = occlusion(weights, ids[0], column, variant=variant, mask_id=mask_id, special_ids=specials)
+    scores, extra = scores_for_ids(weights, ids, method, column, mask_id=tokenizer.mask_token_id,
+                                   special_ids=(tokenizer.bos_token_id, tokenizer.eos_token_id), steps=steps)
     return Explanation(
         text=text,
         method=method,

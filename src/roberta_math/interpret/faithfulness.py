@@ -1,29 +1,34 @@
 r"""How faithful are the attributions? ERASER's comprehensiveness and sufficiency, rank agreement, a lexicon.
 
-For a sentence $x$ whose predicted class is $c$ with probability $p_c(x)$, and $r_k$ the
-$k$ per cent of its tokens (``<s>`` and ``</s>`` excluded, at least one) that a method ranks
+For a sentence $x$ whose predicted class is $c$ with probability $p_c(x)$, and $\operatorname{top}_k(x)$
+the $k$ per cent of its tokens (``<s>`` and ``</s>`` excluded, at least one) that a method ranks
 highest (DeYoung et al. 2020, ERASER, section 4):
 
-$$\text{comprehensiveness}_k = p_c(x) - p_c(x \setminus r_k), \qquad
-\text{sufficiency}_k = p_c(x) - p_c(r_k),$$
+$$\begin{gathered}
+\text{comprehensiveness}_k = p_c(x) \\ - p_c\big(x \setminus \operatorname{top}_k(x)\big), \\[4pt]
+\text{sufficiency}_k = p_c(x) - p_c\big(\operatorname{top}_k(x)\big),
+\end{gathered}$$
 
-where $x \setminus r_k$ deletes those tokens and $r_k$ keeps only them (in their order, between
-``<s>`` and ``</s>``). Both are averaged over the sentences, and over the bins
+where $x \setminus \operatorname{top}_k(x)$ deletes those tokens and $\operatorname{top}_k(x)$ keeps only
+them (in their order, between ``<s>`` and ``</s>``). Both are averaged over the sentences, and over the bins
 $k \in \{10, 20, 50\}$ into the area over the perturbation curve,
 
-$$\text{AOPC} = \frac{1}{|K|} \sum_{k \in K} \text{comprehensiveness}_k \quad
-\text{(and the same for sufficiency)}.$$
+$$\begin{gathered}
+\text{AOPC} = \frac{1}{3} \sum_{k \in \{10, 20, 50\}} \text{comprehensiveness}_k \\
+\text{(and the same for sufficiency)}.
+\end{gathered}$$
 
 A faithful ranking has *high* comprehensiveness (removing its top tokens hurts) and *low*
 sufficiency (its top tokens alone keep the prediction). A random order of the tokens, drawn
 with a fixed seed, is the baseline every method must beat.
 
-Rank agreement: Kendall's $\tau_b$ between two methods' scores over one sentence's tokens,
-averaged over the sentences with at least three. Lexicon: Spearman's $\rho$ between a
+Rank agreement: Kendall's $\tau_b$ between two methods' scores over one sentence's tokens
+(:func:`kendall_tau_b`), averaged over the sentences with at least three. Lexicon: Spearman's
+rank correlation $r_\text{rank}$ (Pearson's $r$ of the ranks) between a
 method's score of a whole-word token and that word's VADER valence (Hutto and Gilbert 2014),
-the score oriented towards *positive* ($+\phi$ when $c$ is positive, $-\phi$ when negative;
+the score oriented towards *positive* ($+\chi$ when $c$ is positive, $-\chi$ when negative;
 sentences predicted neutral are left out); for the unsigned methods (gradient norm, rollout)
-$\rho$ is taken with $|$valence$|$.
+$r_\text{rank}$ is taken with $|$valence$|$.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from roberta_math.interpret.gradients import (
     logits_from_embeddings,
 )
 from roberta_math.interpret.integrated_gradients import integrated_gradients
+from roberta_math.interpret.parallel import BatchRunner
 from roberta_math.interpret.rollout import rollout_from_start
 from roberta_math.model.weights import RobertaWeights
 
@@ -59,7 +65,15 @@ def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, Tensor]:
 
 
 @torch.no_grad()
-def probabilities(weights: RobertaWeights, rows: Sequence[Sequence[int]], batch_size: int = 256) -> Tensor:
+def _probability_chunk(weights: RobertaWeights, chunk: Sequence[Sequence[int]]) -> Tensor:
+    ids, mask = _pad(chunk, weights.padding_idx)
+    return torch.softmax(logits_from_embeddings(weights, ids, input_embeddings(weights, ids), mask), dim=-1)
+
+
+@torch.no_grad()
+def probabilities(
+    weights: RobertaWeights, rows: Sequence[Sequence[int]], batch_size: int = 256, runner: BatchRunner | None = None
+) -> Tensor:
     r"""$\operatorname{softmax}(z)$ of each id list (any lengths), ``(len(rows), num_labels)``, from the from-scratch forward pass.
 
     >>> from roberta_math.interpret.examples import tiny_model
@@ -68,12 +82,9 @@ def probabilities(weights: RobertaWeights, rows: Sequence[Sequence[int]], batch_
     >>> p.shape, torch.allclose(p.sum(-1), torch.ones(2))
     (torch.Size([2, 3]), True)
     """
-    out = []
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]))  # similar lengths together: less padding
-    for start in range(0, len(rows), batch_size):
-        chunk = [rows[i] for i in order[start:start + batch_size]]
-        ids, mask = _pad(chunk, weights.padding_idx)
-        out.append(torch.softmax(logits_from_embeddings(weights, ids, input_embeddings(weights, ids), mask), dim=-1))
+    chunks = [([rows[i] for i in order[start:start + batch_size]],) for start in range(0, len(rows), batch_size)]
+    out = runner.map(_probability_chunk, chunks) if runner is not None else [_probability_chunk(weights, *c) for c in chunks]
     probs = torch.cat(out) if out else torch.zeros(0, weights.head_out.weight.shape[0])  # type: ignore[union-attr]
     result = torch.empty_like(probs)
     result[torch.tensor(order, dtype=torch.long)] = probs
@@ -124,8 +135,7 @@ def attribute_batch(
             changed[t] = mask_id
             variants.append(changed)
             where.append((i, t))
-    with torch.no_grad():
-        z_full = logits_from_embeddings(weights, ids, input_embeddings(weights, ids), mask)  # (batch, C)
+    z_full = grads.logits  # (batch, C): z at the input, from the gradient's forward pass
     occ = torch.zeros(ids.shape, dtype=z_full.dtype)
     if variants:
         vids, vmask = _pad(variants, weights.padding_idx)
@@ -143,15 +153,21 @@ def attribute_batch(
     return target, per_sentence
 
 
+def _attribute_job(weights: RobertaWeights, rows: Sequence[Sequence[int]], steps: int, mask_id: int,
+                   seed: int) -> tuple[Tensor, dict[str, list[Tensor]]]:
+    return attribute_batch(weights, rows, steps=steps, mask_id=mask_id, seed=seed)
+
+
 def top_k(scores: Tensor, fraction: float) -> list[int]:
     r"""Positions of the $\lceil \text{fraction} \cdot (n - 2) \rceil$ highest-scoring content tokens (at least one); ties by position.
 
     >>> top_k(torch.tensor([9.0, 0.1, 0.5, 0.3, 0.5, 9.0]), 0.5)
     [2, 4]
     """
-    content = list(range(1, scores.shape[0] - 1))
+    values = scores.tolist()  # Python floats: one conversion instead of one per comparison
+    content = list(range(1, len(values) - 1))
     k = max(1, math.ceil(fraction * len(content) - 1e-9))
-    ranked = sorted(content, key=lambda t: (-float(scores[t]), t))
+    ranked = sorted(content, key=lambda t: (-values[t], t))
     return sorted(ranked[:k])
 
 
@@ -165,11 +181,27 @@ def erase_and_keep(ids: Sequence[int], chosen: Sequence[int]) -> tuple[list[int]
     return [t for i, t in enumerate(ids) if i not in drop], [ids[0], *(ids[i] for i in sorted(drop)), ids[-1]]
 
 
-def _kendall(a: Tensor, b: Tensor) -> float:
-    from scipy.stats import kendalltau
+def kendall_tau_b(scores: Tensor) -> Tensor:
+    r"""Kendall's $\tau_b$ between every pair of rows of ``scores`` ``(methods, n)``: a ``(methods, methods)`` float64 tensor.
 
-    tau = kendalltau(a.numpy(), b.numpy()).statistic
-    return float(tau)
+    With $\operatorname{sgn}^{(a)}_{ij} = \operatorname{sgn}(\chi^{(a)}_i - \chi^{(a)}_j)$ for the scores
+    $\chi^{(a)}$ of method $a$, summed over the pairs $i \ne j$,
+
+    $$\tau_b(a, b) = \frac{\sum_{i \ne j} \operatorname{sgn}^{(a)}_{ij} \operatorname{sgn}^{(b)}_{ij}}
+    {\sqrt{\sum_{i \ne j} (\operatorname{sgn}^{(a)}_{ij})^2 \, \sum_{i \ne j} (\operatorname{sgn}^{(b)}_{ij})^2}},$$
+
+    concordant minus discordant pairs over the geometric mean of the pairs each leaves untied
+    (Kendall 1945); ``nan`` where a row is all ties. One product of sign matrices gives every pair
+    at once; ``tests/test_interpret.py`` checks it against ``scipy.stats.kendalltau``.
+
+    >>> kendall_tau_b(torch.tensor([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [1.0, 3.0, 2.0]]))[0].tolist()
+    [1.0, -1.0, 0.3333333333333333]
+    """
+    x = scores.to(torch.float64)
+    signs = torch.sign(x[:, :, None] - x[:, None, :]).flatten(1)  # (methods, n * n); the diagonal i = j is 0
+    products = signs @ signs.T  # (methods, methods): sums of sign products over the ordered pairs
+    untied = products.diagonal()  # (methods,): pairs with no tie
+    return products / torch.sqrt(untied[:, None] * untied[None, :])  # 0 / 0 = nan where all tie
 
 
 def faithfulness(
@@ -183,11 +215,14 @@ def faithfulness(
     max_tokens: int = 128,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    runner: BatchRunner | None = None,
 ) -> dict[str, Any]:
     """Comprehensiveness, sufficiency, AOPC, Kendall's tau and lexicon correlations over ``texts`` (see the module's equations).
 
     - ``label_of_column``: the class name of each logit column (to orient scores for the lexicon).
     - ``progress``: called with the number of sentences done after each batch.
+    - ``runner``: a :class:`~roberta_math.interpret.parallel.BatchRunner` of the same weights to
+      spread the batches over processes (the result is the same as without one).
     - Returns a JSON-ready dict: ``sentences``, ``steps``, ``ig_completeness`` (mean and max error),
       ``comprehensiveness`` / ``sufficiency`` ``{method: {"10": .., "20": .., "50": .., "aopc": ..}}``,
       ``kendall`` ``{a: {b: tau}}``, ``lexicon`` ``{method: {"rho": .., "tokens": ..}}``.
@@ -213,10 +248,10 @@ def faithfulness(
     targets: list[int] = [0] * len(encoded)
     errors: list[float] = [0.0] * len(encoded)
     order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i]), i))  # batches of similar lengths
-    for start in range(0, len(order), batch_size):
-        chosen = order[start:start + batch_size]
-        target, scores = attribute_batch(weights, [encoded[i] for i in chosen], steps=steps, mask_id=mask_id,
-                                         seed=seed + start)
+    batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
+    jobs = [([encoded[i] for i in chosen], steps, mask_id, seed + k * batch_size) for k, chosen in enumerate(batches)]
+    done = runner.imap(_attribute_job, jobs) if runner is not None else (_attribute_job(weights, *job) for job in jobs)
+    for chosen, (target, scores) in zip(batches, done):
         for j, i in enumerate(chosen):
             targets[i] = int(target[j])
             errors[i] = float(scores["ig_completeness_error"][j])
@@ -236,8 +271,8 @@ def faithfulness(
                 kept_keys.append(variants.setdefault(tuple(kept), len(variants)))
             plan[m, "comp", fraction] = list(enumerate(erased_keys))
             plan[m, "suff", fraction] = list(enumerate(kept_keys))
-    full = probabilities(weights, encoded)  # (N, C)
-    probs = probabilities(weights, list(variants))  # (V, C)
+    full = probabilities(weights, encoded, runner=runner)  # (N, C)
+    probs = probabilities(weights, list(variants), runner=runner)  # (V, C)
     p_full = full[torch.arange(len(encoded)), torch.tensor(targets)]  # (N,)
     result: dict[str, Any] = {"sentences": len(encoded), "steps": steps, "variants": len(variants),
                               "comprehensiveness": {}, "sufficiency": {}}
@@ -252,41 +287,53 @@ def faithfulness(
             result[name][m] = row
     # rank agreement
     ranked = [m for m in METHODS if m != "random"]
-    kendall: dict[str, dict[str, float]] = {}
-    for a in ranked:
-        kendall[a] = {}
-        for b in ranked:
-            taus = [_kendall(x[1:-1], y[1:-1]) for x, y in zip(all_scores[a], all_scores[b]) if x.shape[0] - 2 >= 3]
-            taus = [t for t in taus if not math.isnan(t)]
-            kendall[a][b] = sum(taus) / len(taus) if taus else float("nan")
-    result["kendall"] = kendall
+    tau_sum = torch.zeros(len(ranked), len(ranked), dtype=torch.float64)
+    tau_count = torch.zeros(len(ranked), len(ranked), dtype=torch.float64)
+    for i in range(len(encoded)):
+        if len(encoded[i]) - 2 < 3:
+            continue
+        tau = kendall_tau_b(torch.stack([all_scores[m][i][1:-1] for m in ranked]))  # (methods, methods)
+        defined = ~torch.isnan(tau)
+        tau_sum += torch.where(defined, tau, 0.0)
+        tau_count += defined
+    result["kendall"] = {
+        a: {b: float(tau_sum[j, k] / tau_count[j, k]) if tau_count[j, k] else float("nan") for k, b in enumerate(ranked)}
+        for j, a in enumerate(ranked)
+    }
     # lexicon
     special = set(tokenizer.all_special_ids)
+    pieces: dict[int, str] = {}  # each id decoded once
+
+    def piece_of(token_id: int) -> str:
+        if token_id not in pieces:
+            pieces[token_id] = tokenizer.decode([token_id])
+        return pieces[token_id]
+
+    # (sentence, position, sign towards positive, valence) of every whole-word lexicon token
+    words: list[tuple[int, int, float, float]] = []
+    for i, ids in enumerate(encoded):
+        name = label_of_column[targets[i]]
+        if name == "neutral":
+            continue
+        sign = 1.0 if name == "positive" else -1.0
+        for t in range(1, len(ids) - 1):
+            if ids[t] in special:
+                continue
+            piece = piece_of(ids[t])
+            after = piece_of(ids[t + 1]) if ids[t + 1] not in special else " "
+            starts = piece.startswith(" ") or t == 1
+            ends = not after[:1].isalnum()
+            word = piece.strip().lower()
+            if starts and ends and word in lexicon:
+                words.append((i, t, sign, float(lexicon[word])))
     lex: dict[str, dict[str, Any]] = {}
     for m in ranked:
-        xs, ys = [], []
-        for i, ids in enumerate(encoded):
-            name = label_of_column[targets[i]]
-            if name == "neutral":
-                continue
-            sign = 1.0 if name == "positive" else -1.0
-            for t in range(1, len(ids) - 1):
-                if ids[t] in special:
-                    continue
-                piece = tokenizer.decode([ids[t]])
-                after = tokenizer.decode([ids[t + 1]]) if ids[t + 1] not in special else " "
-                starts = piece.startswith(" ") or t == 1
-                ends = not after[:1].isalnum()
-                word = piece.strip().lower()
-                if starts and ends and word in lexicon:
-                    valence = float(lexicon[word])
-                    score = float(all_scores[m][i][t])
-                    if m in SIGNED:
-                        xs.append(sign * score)
-                        ys.append(valence)
-                    else:
-                        xs.append(score)
-                        ys.append(abs(valence))
+        if m in SIGNED:
+            xs = [sign * float(all_scores[m][i][t]) for i, t, sign, _ in words]
+            ys = [valence for *_, valence in words]
+        else:
+            xs = [float(all_scores[m][i][t]) for i, t, _, _ in words]
+            ys = [abs(valence) for *_, valence in words]
         rho = float(spearmanr(xs, ys).statistic) if len(xs) >= 3 else float("nan")
         lex[m] = {"rho": rho, "tokens": len(xs), "against": "valence" if m in SIGNED else "|valence|"}
     result["lexicon"] = lex

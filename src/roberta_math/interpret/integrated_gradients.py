@@ -1,26 +1,30 @@
 r"""Integrated Gradients (Sundararajan, Taly and Yan 2017) on the input embeddings, with its completeness error.
 
-From a baseline $e'$ (an $n \times d$ matrix of input embeddings that "says nothing") to the input
-$e$, along the straight path $e' + \alpha (e - e')$, $\alpha \in [0, 1]$, token $t$ receives
+From a baseline $\mathcal{E}'$ (an $n \times d$ matrix of input embeddings that "says nothing") to the input
+$\mathcal{E}$, along the straight path $\mathcal{E}' + \omega (\mathcal{E} - \mathcal{E}')$, $\omega \in [0, 1]$, token $t$ receives
 
-$$\phi^\text{IG}_t = \sum_{a=1}^{d} (e_{ta} - e'_{ta}) \int_0^1
-\frac{\partial z_c}{\partial e_{ta}}\Big(e' + \alpha (e - e')\Big)\, \mathrm{d}\alpha
-\;\approx\; \sum_{a=1}^{d} (e_{ta} - e'_{ta}) \sum_{k=1}^{m} w_k\, G_{ta}\big(e' + \alpha_k (e - e')\big),$$
+$$\begin{aligned}
+\chi^\text{IG}_t &= \sum_{a=1}^{d} (\mathcal{E}_{ta} - \mathcal{E}'_{ta}) \\
+&\quad \int_0^1
+\frac{\partial z_c}{\partial \mathcal{E}_{ta}}\Big(\mathcal{E}' + \omega (\mathcal{E} - \mathcal{E}')\Big)\, \mathrm{d}\omega \\
+&\approx \sum_{a=1}^{d} (\mathcal{E}_{ta} - \mathcal{E}'_{ta}) \\
+&\quad \sum_{i=1}^{N_\text{IG}} \varpi_i\, \Gamma_{ta}\big(\mathcal{E}' + \omega_i (\mathcal{E} - \mathcal{E}')\big),
+\end{aligned}$$
 
-with $G = \partial z_c / \partial e$ from :func:`~roberta_math.interpret.gradients.logit_gradient`
-and $m$ nodes $\alpha_k$ and weights $w_k$ of a quadrature rule on $[0, 1]$ (Gauss-Legendre, or a
+with $\Gamma = \partial z_c / \partial \mathcal{E}$ from :func:`~roberta_math.interpret.gradients.logit_gradient`
+and $N_\text{IG}$ nodes $\omega_i$ and weights $\varpi_i$ of a quadrature rule on $[0, 1]$ (Gauss-Legendre, or a
 left/right/middle/trapezoid Riemann sum, the rules and names Captum uses). By the fundamental
 theorem of calculus for path integrals the exact integral is *complete* (Sundararajan et al.
 2017, section 3, "Completeness"):
 
-$$\sum_{t=1}^{n} \phi^\text{IG}_t = z_c(e) - z_c(e'),$$
+$$\sum_{t=1}^{n} \chi^\text{IG}_t = z_c(\mathcal{E}) - z_c(\mathcal{E}'),$$
 
-so the completeness error $\delta = \big|\sum_t \phi^\text{IG}_t - (z_c(e) - z_c(e'))\big|$ measures
+so the completeness error $\epsilon_\text{IG} = \big|\sum_t \chi^\text{IG}_t - (z_c(\mathcal{E}) - z_c(\mathcal{E}'))\big|$ measures
 the quadrature's error alone (Captum's "convergence delta").
 
 **The baseline here:** every token but ``<s>``, ``</s>`` and padding replaced by the token row of
-one id (``<mask>`` by default, or ``<pad>``), $e'_t = E^\text{tok}[\text{id}]$; the positions
-$\pi_t$ and the special tokens are kept, so $\phi^\text{IG}$ of ``<s>`` and ``</s>`` is 0.
+one id (``<mask>`` by default, or ``<pad>``), $\mathcal{E}'_t = E^\text{tok}[\text{id}]$; the positions
+$\pi_t$ and the special tokens are kept, so $\chi^\text{IG}$ of ``<s>`` and ``</s>`` is 0.
 """
 
 from __future__ import annotations
@@ -46,30 +50,31 @@ RULES: tuple[str, ...] = ("gausslegendre", "riemann_left", "riemann_right", "rie
 class IntegratedGradients(NamedTuple):
     """What :func:`integrated_gradients` returns (one row per sentence)."""
 
-    attributions: Tensor  # (batch, seq): phi^IG_t, summed over the d components
-    per_component: Tensor  # (batch, seq, d): (e - e') * sum_k w_k G(e' + alpha_k (e - e'))
+    attributions: Tensor  # (batch, seq): chi^IG_t, summed over the d components
+    per_component: Tensor  # (batch, seq, d): (E - E') * sum_i w_i Gamma(E' + omega_i (E - E'))
     target: Tensor  # (batch,): the class c
-    logit: Tensor  # (batch,): z_c(e)
-    baseline_logit: Tensor  # (batch,): z_c(e')
-    completeness_error: Tensor  # (batch,): |sum_t phi_t - (z_c(e) - z_c(e'))|
+    logit: Tensor  # (batch,): z_c(E)
+    baseline_logit: Tensor  # (batch,): z_c(E')
+    completeness_error: Tensor  # (batch,): epsilon_IG = |sum_t chi_t - (z_c(E) - z_c(E'))|
 
 
 def quadrature(steps: int, rule: str = "gausslegendre") -> tuple[Tensor, Tensor]:
-    r"""Nodes $\alpha_k$ and weights $w_k$, $k = 1..m$, of a rule for $\int_0^1 g(\alpha)\,\mathrm{d}\alpha \approx \sum_k w_k\, g(\alpha_k)$.
+    r"""Nodes $\omega_i$ and weights $\varpi_i$, $i = 1..N_\text{IG}$, of a rule for $\int_0^1 g(\omega)\,\mathrm{d}\omega \approx \sum_i \varpi_i\, g(\omega_i)$.
 
-    - Gauss-Legendre: the roots $x_k$ and weights $v_k$ of the Legendre polynomial of degree $m$ on
-      $[-1, 1]$ (``numpy.polynomial.legendre.leggauss``), mapped to $\alpha_k = (1 + x_k)/2$,
-      $w_k = v_k / 2$; exact for polynomials of degree $\le 2m - 1$.
-    - Riemann: $w_k = 1/m$ at $\alpha_k = (k-1)/m$ (left), $k/m$ (right), $(k - 1/2)/m$ (middle);
-      trapezoid: $m$ equally spaced nodes from 0 to 1 with weights $1/m$, the two end weights halved
-      (as Captum's ``riemann_trapezoid``, whose weights sum to $1 - 1/m$).
-    - Returns two float64 tensors ``(m,)``. Raises ``ValueError`` for an unknown rule or
-      $m < 1$ ($m < 2$ for Riemann rules).
+    - Gauss-Legendre: the roots and weights of the Legendre polynomial of degree $N_\text{IG}$ on
+      $[-1, 1]$ (``numpy.polynomial.legendre.leggauss``), mapped to $[0, 1]$: $\omega_i = (1 + \text{root}_i)/2$,
+      $\varpi_i = \text{weight}_i / 2$; exact for polynomials of degree $\le 2 N_\text{IG} - 1$.
+    - Riemann: $\varpi_i = 1/N_\text{IG}$ at $\omega_i = (i-1)/N_\text{IG}$ (left), $i/N_\text{IG}$ (right),
+      $(i - 1/2)/N_\text{IG}$ (middle); trapezoid: $N_\text{IG}$ equally spaced nodes from 0 to 1 with
+      weights $1/N_\text{IG}$, the two end weights halved (as Captum's ``riemann_trapezoid``, whose
+      weights sum to $1 - 1/N_\text{IG}$).
+    - Returns two float64 tensors ``(steps,)``. Raises ``ValueError`` for an unknown rule or
+      $N_\text{IG} < 1$ ($N_\text{IG} < 2$ for Riemann rules).
 
     Source: Captum's ``captum/attr/_utils/approximation_methods.py`` uses the same nodes and weights.
 
-    >>> alpha, w = quadrature(3)
-    >>> abs(float((w * alpha**5).sum()) - 1 / 6) < 1e-15  # 3 Gauss-Legendre nodes integrate alpha^5 exactly
+    >>> omega, w = quadrature(3)
+    >>> abs(float((w * omega**5).sum()) - 1 / 6) < 1e-15  # 3 Gauss-Legendre nodes integrate omega^5 exactly
     True
     >>> quadrature(4, "riemann_right")[0].tolist()
     [0.25, 0.5, 0.75, 1.0]
@@ -98,7 +103,7 @@ def quadrature(steps: int, rule: str = "gausslegendre") -> tuple[Tensor, Tensor]
 def baseline_embeddings(
     weights: RobertaWeights, input_ids: Tensor, baseline_id: int, special_ids: tuple[int, ...] = (0, 2)
 ) -> Tensor:
-    r"""$e'$: each token's row replaced by $E^\text{tok}[\text{baseline\_id}]$, except ``special_ids`` and padding.
+    r"""$\mathcal{E}'$: each token's row replaced by $E^\text{tok}[\text{baseline\_id}]$, except ``special_ids`` and padding.
 
     - ``input_ids``: ``(batch, seq)``; ``special_ids``: ids kept as they are (``<s>`` = 0 and
       ``</s>`` = 2 in RoBERTa's vocabulary). Returns ``(batch, seq, d)``.
@@ -128,12 +133,12 @@ def integrated_gradients(
     attention_mask: Tensor | None = None,
     chunk: int = 64,
 ) -> IntegratedGradients:
-    r"""$\phi^\text{IG}_t$ for every token, with the completeness error $\delta$ (see the module's equations).
+    r"""$\chi^\text{IG}_t$ for every token, with the completeness error $\epsilon_\text{IG}$ (see the module's equations).
 
     - ``input_ids``: ``(batch, seq)``; ``target``: the class $c$ (int, ``(batch,)``, or ``None`` for
       the predicted class at the input).
     - ``baseline_id``: the id whose token row replaces every non-special token (4 is ``<mask>``
-      in RoBERTa's vocabulary, 1 is ``<pad>``); ``steps``: $m$; ``rule``: see :func:`quadrature`;
+      in RoBERTa's vocabulary, 1 is ``<pad>``); ``steps``: $N_\text{IG}$; ``rule``: see :func:`quadrature`;
       ``chunk``: path points per backward pass (memory only, not the result).
     - Returns an :class:`IntegratedGradients`. Raises ``ValueError`` as :func:`quadrature` and
       :func:`~roberta_math.interpret.gradients.logit_gradient` do.
@@ -152,18 +157,18 @@ def integrated_gradients(
     >>> fine.attributions[0, [0, 4]].tolist()  # <s> and </s> equal their baseline
     [0.0, 0.0]
     """
-    alphas, step_weights = quadrature(steps, rule)
+    omegas, step_weights = quadrature(steps, rule)
     if attention_mask is None:
         attention_mask = input_ids.ne(weights.padding_idx).long()
     x = input_embeddings(weights, input_ids)  # (batch, seq, d)
     x_base = baseline_embeddings(weights, input_ids, baseline_id)  # (batch, seq, d)
     logits = logits_from_embeddings(weights, input_ids, x, attention_mask)  # (batch, num_labels)
     target_t = _targets(target, logits)  # (batch,)
-    total = torch.zeros_like(x)  # (batch, seq, d): sum_k w_k G(path point k)
+    total = torch.zeros_like(x)  # (batch, seq, d): sum_i w_i Gamma(path point i)
     batch = input_ids.shape[0]
     per_chunk = max(1, chunk // batch)
     for start in range(0, steps, per_chunk):
-        a = alphas[start:start + per_chunk].to(x.dtype)  # (k,)
+        a = omegas[start:start + per_chunk].to(x.dtype)  # (k,)
         w_k = step_weights[start:start + per_chunk].to(x.dtype)  # (k,)
         k = a.shape[0]
         points = x_base[None] + a[:, None, None, None] * (x - x_base)[None]  # (k, batch, seq, d)

@@ -2,8 +2,10 @@ r"""Leave-one-out occlusion: how much the logit $z_c$ drops when one token is hi
 
 For token $t$ of an input $x$ with $n$ tokens,
 
-$$\phi^\text{mask}_t = z_c(x) - z_c\big(x_{1..t-1}\ \texttt{<mask>}\ x_{t+1..n}\big), \qquad
-\phi^\text{remove}_t = z_c(x) - z_c\big(x_{1..t-1}\ x_{t+1..n}\big),$$
+$$\begin{gathered}
+\chi^\text{mask}_t = z_c(x) - z_c\big(x_{1..t-1}\ \texttt{<mask>}\ x_{t+1..n}\big), \\
+\chi^\text{remove}_t = z_c(x) - z_c\big(x_{1..t-1}\ x_{t+1..n}\big),
+\end{gathered}$$
 
 the first replacing the token by ``<mask>`` (every other position unchanged), the second
 deleting it (the tokens after it move one position left). Positive: the token supports class
@@ -45,7 +47,7 @@ def occlusion(
     mask_id: int = 4,
     special_ids: tuple[int, ...] = (0, 2),
 ) -> Tensor:
-    r"""$\phi^\text{mask}_t$ or $\phi^\text{remove}_t$ for every token of one sentence, ``(seq,)``.
+    r"""$\chi^\text{mask}_t$ or $\chi^\text{remove}_t$ for every token of one sentence, ``(seq,)``.
 
     - ``input_ids``: ``(seq,)`` or ``(1, seq)``, one sentence without padding; ``target``: the
       class $c$ (``None``: the predicted class); ``variant``: ``"mask"`` or ``"remove"``;

@@ -5,13 +5,15 @@ weights $\bar{A}^{(\ell)} = \frac{1}{H}\sum_{h=1}^{H} A^{(\ell, h)}$ (row $t$ = 
 key $j$, each row sums to 1), and the residual connection adds the row itself. Rollout models
 the residual as half of the mix,
 
-$$\hat{A}^{(\ell)} = \tfrac{1}{2} I + \tfrac{1}{2} \bar{A}^{(\ell)}, \qquad
-R = \hat{A}^{(L)} \hat{A}^{(L-1)} \cdots \hat{A}^{(1)},$$
+$$\begin{gathered}
+\hat{A}^{(\ell)} = \tfrac{1}{2} I + \tfrac{1}{2} \bar{A}^{(\ell)}, \\
+R = \hat{A}^{(L)} \hat{A}^{(L-1)} \cdots \hat{A}^{(1)},
+\end{gathered}$$
 
 so in the row convention ($X^{(\ell)} \approx \hat{A}^{(\ell)} X^{(\ell-1)}$) the recursion is
 $R^{(\ell)} = \hat{A}^{(\ell)} R^{(\ell-1)}$ with $R^{(0)} = I$, and $R_{tj}$ is how much of input
 token $j$ reaches row $t$ of the last layer. The classifier reads only ``<s>``, so the
-attribution of token $j$ is $\phi^\text{rollout}_j = R_{1j}$ (row 1 in equations, ``[0]`` in
+attribution of token $j$ is $\chi^\text{rollout}_j = R_{1j}$ (row 1 in equations, ``[0]`` in
 code). Every row of $R$ sums to 1 and is never negative: rollout says *how much*, never *which
 way* (no sign, and no dependence on the class $c$).
 
@@ -55,7 +57,7 @@ def attention_rollout(attentions: Sequence[Tensor]) -> Tensor:
 
 
 def rollout_from_start(attentions: Sequence[Tensor]) -> Tensor:
-    r"""$\phi^\text{rollout}_j = R_{1j}$, the ``<s>`` row of :func:`attention_rollout`, ``(batch, seq)``; each row sums to 1.
+    r"""$\chi^\text{rollout}_j = R_{1j}$, the ``<s>`` row of :func:`attention_rollout`, ``(batch, seq)``; each row sums to 1.
 
     >>> a = torch.softmax(torch.randn(2, 3, 4, 4), dim=-1)  # one layer, 3 heads
     >>> phi = rollout_from_start([a, a])
