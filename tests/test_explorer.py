@@ -64,6 +64,29 @@ def test_tokens_attention_and_prediction_match_transformers(loaded, payload: dic
         assert example["prediction"]["label"] == LABELS[int(probabilities[index].argmax())]
 
 
+def test_attributions_match_direct_model_calls(loaded, payload: dict) -> None:
+    """Each sentence's attributions: occlusion against transformers' forward pass, rollout and IG by their defining sums."""
+    assert [key for key, _ in payload["attribution_methods"]] == ["ig", "gradxinput", "occlusion", "rollout"]
+    mask_id = loaded.tokenizer.mask_token_id
+    for example in payload["examples"]:
+        a = example["attributions"]
+        assert a["label"] == example["prediction"]["label"]
+        column = list(loaded.label_columns)[list(loaded.labels).index(a["label"])]
+        ids = torch.tensor([example["ids"]])
+        n = ids.shape[1]
+        assert all(len(a["scores"][m]) == n for m in a["scores"])
+        with torch.no_grad():
+            full = loaded.model(ids).logits[0, column]
+            for t in range(1, n - 1):
+                changed = ids.clone()
+                changed[0, t] = mask_id
+                expected = float(full - loaded.model(changed).logits[0, column])
+                assert abs(a["scores"]["occlusion"][t] - expected) < 1e-5
+        assert a["scores"]["occlusion"][0] == 0.0 and a["scores"]["occlusion"][-1] == 0.0
+        assert abs(sum(a["scores"]["rollout"]) - 1.0) < n * 5e-7 + 1e-5  # the <s> row of a product of stochastic matrices
+        assert a["completeness_error"] is not None and a["completeness_error"] < 1e-3
+
+
 def test_the_rows_differ_between_tokens(payload: dict) -> None:
     # The browser test below needs two queries whose weights differ; a degenerate model would not do.
     matrix = np.array(payload["examples"][0]["attention"][-1][0])

@@ -11,6 +11,10 @@
  * the keys then show their weights. The grid below shows every layer x head of the
  * sentence; click a cell to open that head (the view scrolls back into sight if needed).
  *
+ * Attributions: the tokens of the sentence coloured by one method's score of the predicted
+ * class (buttons switch between Integrated Gradients, gradient x input, occlusion and attention
+ * rollout; the scores are in the JSON, computed at build time by roberta_math.interpret).
+ *
  * Nothing above the token list changes size on hover: the text that names the hovered
  * token sits below the list, so a click lands on the token the reader aimed at.
  * The accent colour comes from the stylesheet (--rm-accent-rgb), which sets a lighter
@@ -62,6 +66,18 @@
     return "rgba(" + accent[0] + "," + accent[1] + "," + accent[2] + "," + Math.max(0, Math.min(1, alpha)).toFixed(3) + ")";
   }
 
+  // Attribution colours: green raises the predicted class's logit, red lowers it (as on the
+  // Attributions page); an unsigned method (rollout) is drawn in the accent colour.
+  var SUPPORTS = [44, 160, 44];
+  var OPPOSES = [214, 39, 40];
+
+  /** Background of a token with score `score` when the sentence's largest |score| is `top`. */
+  function attributionColour(score, top, signed, accent) {
+    var share = top > 0 ? Math.max(-1, Math.min(1, score / top)) : 0;
+    var rgb = !signed ? accent : (share >= 0 ? SUPPORTS : OPPOSES);
+    return rgba(rgb, 0.75 * Math.abs(share));
+  }
+
   // A touch screen cannot hover: its readers are told to tap.
   function canHover() {
     return !(window.matchMedia && window.matchMedia("(hover: none)").matches);
@@ -89,6 +105,11 @@
     this.head = 0;
     this.pinned = null; // query index kept by a click
     this.hover = null; // query index under the pointer
+    // [[key, name], ...] in the order of the buttons; older JSON has none
+    this.methodNames = {};
+    var methods = data.attribution_methods || [];
+    methods.forEach(function (pair) { this.methodNames[pair[0]] = pair[1]; }, this);
+    this.method = methods.length ? methods[0][0] : null; // attribution method shown
     this.build();
     this.render();
   }
@@ -121,6 +142,8 @@
 
     this.prediction = el("div", "rm-prediction");
     this.root.appendChild(this.prediction);
+
+    if (this.method !== null) this.buildAttributions();
 
     // The caption above the list depends on the layer and head only (never on hover).
     this.caption = el("p", "rm-caption rm-view-caption");
@@ -169,6 +192,7 @@
     this.accent = accentOf(this.root);
     this.sentence.textContent = "\u201c" + this.current().text + "\u201d";
     this.renderPrediction();
+    this.renderAttributions();
     this.renderTokens();
     this.renderHighlight();
     this.renderGrid();
@@ -197,6 +221,70 @@
       item.appendChild(el("span", "rm-prob-value", value.toFixed(4)));
       self.prediction.appendChild(item);
     });
+  };
+
+  Explorer.prototype.buildAttributions = function () {
+    var self = this;
+    this.attr = el("div", "rm-attr");
+    this.attr.appendChild(el("p", "rm-attr-title", "Why this label? Each token coloured by its attribution"));
+    var buttons = el("div", "rm-attr-methods");
+    buttons.setAttribute("role", "group");
+    buttons.setAttribute("aria-label", "attribution method");
+    this.methodButtons = this.data.attribution_methods.map(function (pair) {
+      var key = pair[0];
+      var b = el("button", "rm-attr-method", pair[1]);
+      b.type = "button";
+      b.setAttribute("data-method", key);
+      b.addEventListener("click", function () { self.method = key; self.renderAttributions(); });
+      buttons.appendChild(b);
+      return b;
+    });
+    this.attr.appendChild(buttons);
+    this.attrTokens = el("div", "rm-attr-tokens");
+    this.attr.appendChild(this.attrTokens);
+    this.attrCaption = el("p", "rm-caption rm-attr-caption");
+    this.attr.appendChild(this.attrCaption);
+    this.root.appendChild(this.attr);
+  };
+
+  Explorer.prototype.renderAttributions = function () {
+    if (!this.attr) return;
+    var self = this;
+    var example = this.current();
+    var a = example.attributions;
+    clear(this.attrTokens);
+    this.attr.hidden = !a;
+    if (!a) return;
+    this.methodButtons.forEach(function (b) {
+      b.setAttribute("aria-pressed", b.getAttribute("data-method") === self.method ? "true" : "false");
+    });
+    var scores = a.scores[this.method];
+    var signed = this.method !== "rollout";
+    var n = scores.length;
+    var top = 0;
+    for (var t = 1; t < n - 1; t++) top = Math.max(top, Math.abs(scores[t]));
+    // <s> and </s> are left out: Integrated Gradients and occlusion give them 0 by construction.
+    for (var i = 1; i < n - 1; i++) {
+      var chip = el("span", "rm-attr-token");
+      chip.setAttribute("data-index", String(i));
+      chip.setAttribute("data-score", String(scores[i]));
+      chip.setAttribute("title", example.tokens[i] + ": " + scores[i]);
+      chip.style.backgroundColor = attributionColour(scores[i], top, signed, this.accent);
+      chip.appendChild(el("span", "rm-attr-text", example.display[i]));
+      chip.appendChild(el("span", "rm-attr-value", (signed && scores[i] >= 0 ? "+" : "") + scores[i].toFixed(3)));
+      this.attrTokens.appendChild(chip);
+    }
+    var name = this.methodNames[this.method];
+    var text = name.charAt(0).toUpperCase() + name.slice(1);
+    text += signed
+      ? " of the logit of \u201c" + a.label + "\u201d. Green: the token raises that logit; red: it lowers it. "
+      : ": no sign and no class, how much of each token reaches <s> through the attention of every layer. ";
+    text += "The depth of the colour is the score's share of the largest one in the sentence.";
+    if (this.method === "ig" && typeof a.completeness_error === "number") {
+      var error = a.completeness_error === 0 ? "0" : a.completeness_error.toExponential(1);
+      text += " Completeness: the scores add up to z(x) \u2212 z(baseline) with an error of " + error + " (float32).";
+    }
+    this.attrCaption.textContent = text;
   };
 
   Explorer.prototype.renderTokens = function () {
