@@ -1,18 +1,18 @@
 r"""Integrated Gradients (Sundararajan, Taly and Yan 2017) on the input embeddings, with its completeness error.
 
 From a baseline $\mathcal{E}'$ (an $n \times d$ matrix of input embeddings that "says nothing") to the input
-$\mathcal{E}$, along the straight path $\mathcal{E}' + \omega (\mathcal{E} - \mathcal{E}')$, $\omega \in [0, 1]$, token $t$ receives
+$\mathcal{E}$, along the straight path $\mathcal{E}' + \vartheta (\mathcal{E} - \mathcal{E}')$, $\vartheta \in [0, 1]$, token $t$ receives
 
 $$\begin{aligned}
 \chi^\text{IG}_t &= \sum_{a=1}^{d} (\mathcal{E}_{ta} - \mathcal{E}'_{ta}) \\
 &\quad \int_0^1
-\frac{\partial z_c}{\partial \mathcal{E}_{ta}}\Big(\mathcal{E}' + \omega (\mathcal{E} - \mathcal{E}')\Big)\, \mathrm{d}\omega \\
+\frac{\partial z_c}{\partial \mathcal{E}_{ta}}\Big(\mathcal{E}' + \vartheta (\mathcal{E} - \mathcal{E}')\Big)\, \mathrm{d}\vartheta \\
 &\approx \sum_{a=1}^{d} (\mathcal{E}_{ta} - \mathcal{E}'_{ta}) \\
-&\quad \sum_{i=1}^{N_\text{IG}} \varpi_i\, \Gamma_{ta}\big(\mathcal{E}' + \omega_i (\mathcal{E} - \mathcal{E}')\big),
+&\quad \sum_{i=1}^{N_\text{IG}} \varpi_i\, \Gamma_{ta}\big(\mathcal{E}' + \vartheta_i (\mathcal{E} - \mathcal{E}')\big),
 \end{aligned}$$
 
 with $\Gamma = \partial z_c / \partial \mathcal{E}$ from :func:`~roberta_math.interpret.gradients.logit_gradient`
-and $N_\text{IG}$ nodes $\omega_i$ and weights $\varpi_i$ of a quadrature rule on $[0, 1]$ (Gauss-Legendre, or a
+and $N_\text{IG}$ nodes $\vartheta_i$ and weights $\varpi_i$ of a quadrature rule on $[0, 1]$ (Gauss-Legendre, or a
 left/right/middle/trapezoid Riemann sum, the rules and names Captum uses). By the fundamental
 theorem of calculus for path integrals the exact integral is *complete* (Sundararajan et al.
 2017, section 3, "Completeness"):
@@ -51,7 +51,7 @@ class IntegratedGradients(NamedTuple):
     """What :func:`integrated_gradients` returns (one row per sentence)."""
 
     attributions: Tensor  # (batch, seq): chi^IG_t, summed over the d components
-    per_component: Tensor  # (batch, seq, d): (E - E') * sum_i w_i Gamma(E' + omega_i (E - E'))
+    per_component: Tensor  # (batch, seq, d): (E - E') * sum_i w_i Gamma(E' + vartheta_i (E - E'))
     target: Tensor  # (batch,): the class c
     logit: Tensor  # (batch,): z_c(E)
     baseline_logit: Tensor  # (batch,): z_c(E')
@@ -59,12 +59,12 @@ class IntegratedGradients(NamedTuple):
 
 
 def quadrature(steps: int, rule: str = "gausslegendre") -> tuple[Tensor, Tensor]:
-    r"""Nodes $\omega_i$ and weights $\varpi_i$, $i = 1..N_\text{IG}$, of a rule for $\int_0^1 g(\omega)\,\mathrm{d}\omega \approx \sum_i \varpi_i\, g(\omega_i)$.
+    r"""Nodes $\vartheta_i$ and weights $\varpi_i$, $i = 1..N_\text{IG}$, of a rule for $\int_0^1 g(\vartheta)\,\mathrm{d}\vartheta \approx \sum_i \varpi_i\, g(\vartheta_i)$.
 
     - Gauss-Legendre: the roots and weights of the Legendre polynomial of degree $N_\text{IG}$ on
-      $[-1, 1]$ (``numpy.polynomial.legendre.leggauss``), mapped to $[0, 1]$: $\omega_i = (1 + \text{root}_i)/2$,
+      $[-1, 1]$ (``numpy.polynomial.legendre.leggauss``), mapped to $[0, 1]$: $\vartheta_i = (1 + \text{root}_i)/2$,
       $\varpi_i = \text{weight}_i / 2$; exact for polynomials of degree $\le 2 N_\text{IG} - 1$.
-    - Riemann: $\varpi_i = 1/N_\text{IG}$ at $\omega_i = (i-1)/N_\text{IG}$ (left), $i/N_\text{IG}$ (right),
+    - Riemann: $\varpi_i = 1/N_\text{IG}$ at $\vartheta_i = (i-1)/N_\text{IG}$ (left), $i/N_\text{IG}$ (right),
       $(i - 1/2)/N_\text{IG}$ (middle); trapezoid: $N_\text{IG}$ equally spaced nodes from 0 to 1 with
       weights $1/N_\text{IG}$, the two end weights halved (as Captum's ``riemann_trapezoid``, whose
       weights sum to $1 - 1/N_\text{IG}$).
@@ -73,8 +73,8 @@ def quadrature(steps: int, rule: str = "gausslegendre") -> tuple[Tensor, Tensor]
 
     Source: Captum's ``captum/attr/_utils/approximation_methods.py`` uses the same nodes and weights.
 
-    >>> omega, w = quadrature(3)
-    >>> abs(float((w * omega**5).sum()) - 1 / 6) < 1e-15  # 3 Gauss-Legendre nodes integrate omega^5 exactly
+    >>> nodes, w = quadrature(3)
+    >>> abs(float((w * nodes**5).sum()) - 1 / 6) < 1e-15  # 3 Gauss-Legendre nodes integrate x^5 exactly
     True
     >>> quadrature(4, "riemann_right")[0].tolist()
     [0.25, 0.5, 0.75, 1.0]
@@ -157,7 +157,7 @@ def integrated_gradients(
     >>> fine.attributions[0, [0, 4]].tolist()  # <s> and </s> equal their baseline
     [0.0, 0.0]
     """
-    omegas, step_weights = quadrature(steps, rule)
+    nodes, step_weights = quadrature(steps, rule)
     if attention_mask is None:
         attention_mask = input_ids.ne(weights.padding_idx).long()
     x = input_embeddings(weights, input_ids)  # (batch, seq, d)
@@ -168,7 +168,7 @@ def integrated_gradients(
     batch = input_ids.shape[0]
     per_chunk = max(1, chunk // batch)
     for start in range(0, steps, per_chunk):
-        a = omegas[start:start + per_chunk].to(x.dtype)  # (k,)
+        a = nodes[start:start + per_chunk].to(x.dtype)  # (k,)
         w_k = step_weights[start:start + per_chunk].to(x.dtype)  # (k,)
         k = a.shape[0]
         points = x_base[None] + a[:, None, None, None] * (x - x_base)[None]  # (k, batch, seq, d)
