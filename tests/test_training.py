@@ -157,7 +157,7 @@ def test_batches_cover_every_row_once_and_group_lengths() -> None:
 # --------------------------------------------------------------------------- end to end
 
 # One thread: two threads on cores that other jobs keep busy run several times slower.
-TINY = Recipe(vocab_size=500, batch_size=16, num_threads=1)
+TINY = Recipe(vocab_size=500, batch_size=16, num_threads=1, pretrain_text="train")  # no WordNet: seconds, not minutes
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +196,7 @@ def test_tiny_run_reports_metrics_and_curves(tiny_run: tuple[Path, dict]) -> Non
     assert metrics["vader_test"]["overall"]["n"] == 96
     assert metrics["split"]["fingerprint_sha256"] == corpus.split_fingerprint()
     assert metrics["seeds"] == {"training": 3, "split": corpus.SPLIT_SEED} and metrics["num_threads"] == 1
-    assert Recipe().num_threads == 2  # the shipped model's setting
+    assert Recipe().num_threads == 1  # the shipped model's setting
     assert {"torch", "transformers"} <= set(metrics["versions"])
     log = json.loads((out / "training_log.json").read_text())
     steps = log["steps_per_epoch"]
@@ -207,6 +207,10 @@ def test_tiny_run_reports_metrics_and_curves(tiny_run: tuple[Path, dict]) -> Non
         assert [e["epoch"] for e in log["stages"][run]["epochs"]] == [1, 2]
     card = (out / "MODEL_CARD.md").read_text()
     assert "Hutto" in card and "ICWSM" in card and "| Tweets |" in card and "Limits" in card
+    assert "## Calibration" in card and "class weights" in card
+    temperature = json.loads((out / "calibration.json").read_text())["temperature"]
+    assert temperature == metrics["calibration"]["temperature"] > 0
+    assert set(metrics["calibration"]["test"]) == {"ece_before", "ece_after", "nll_before", "nll_after"}
 
 
 def test_the_same_seed_gives_the_same_weights(tiny_run: tuple[Path, dict], tmp_path: Path) -> None:
@@ -253,7 +257,12 @@ def test_shipped_model_is_small_and_describes_the_current_split() -> None:
     assert sum(files.values()) <= 8 * 1024 * 1024
     metrics = json.loads((EMBEDDED / "metrics.json").read_text())
     assert metrics["split"]["fingerprint_sha256"] == corpus.split_fingerprint()
-    assert metrics["corpus"]["is_published_corpus"] is True and metrics["num_threads"] == 2
+    assert metrics["corpus"]["is_published_corpus"] is True and metrics["num_threads"] == 1
+    assert {"calibration.json", "MODEL_CARD.md"} <= set(files)
+    calibration = metrics["calibration"]
+    assert json.loads((EMBEDDED / "calibration.json").read_text())["temperature"] == calibration["temperature"]
+    assert calibration["test"]["ece_after"] < calibration["test"]["ece_before"]  # the fitted temperature helps on test
+    assert calibration["validation"]["nll_after"] <= calibration["validation"]["nll_before"]  # it minimises this
     assert metrics["test"]["overall"]["accuracy"] > metrics["vader_test"]["overall"]["accuracy"]  # the bar
     card = (EMBEDDED / "MODEL_CARD.md").read_text()
     assert "Hutto" in card and f"{metrics['test']['overall']['accuracy']:.3f}" in card
@@ -287,3 +296,24 @@ def test_shipped_metrics_are_reproduced_from_the_files() -> None:
     compound = np.array([analyzer.polarity_scores(s.text)["compound"] for s in test])
     vader = np.where(compound >= 0.05, 2, np.where(compound <= -0.05, 0, 1))
     assert np.mean(vader == labels) == pytest.approx(metrics["vader_test"]["overall"]["accuracy"], abs=6e-4)
+
+
+@pytest.mark.parametrize("field, value", [("pretrain_text", "wordnet"), ("tokenizer_text", "all"), ("class_weighting", "inverse")])
+def test_unknown_recipe_choices_are_refused_and_nothing_is_written(field: str, value: str, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match=field):
+        train_embedded(tmp_path / "out", progress=False, limit=8, recipe=replace(TINY, **{field: value}))
+    assert not (tmp_path / "out").exists()
+
+
+def test_wordnet_glosses_are_split_into_definition_and_examples() -> None:
+    from roberta_math.data.wordnet import gloss_sentences
+
+    # A real line of data.adj (WordNet 3.0, synset 01123148 "good"), the pointer fields shortened.
+    line = ('01123148 00 a 01 good 0 005 | having desirable or positive qualities especially those suitable for '
+            'a thing specified; "good news from the hospital"; "a good report card"; "when she was good"')
+    assert gloss_sentences(line) == [
+        "having desirable or positive qualities especially those suitable for a thing specified",
+        "good news from the hospital", "a good report card", "when she was good"]
+    assert gloss_sentences("  1 This software and database is being provided") == []  # licence header
