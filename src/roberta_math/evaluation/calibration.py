@@ -75,16 +75,16 @@ def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature:
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, tolerance: float = 1e-10) -> float:
     r"""The temperature $\tau^\star = \arg\min_{\tau > 0} \mathrm{NLL}(\tau)$ on held-out ``(logits, labels)``.
 
-    With $\beta = 1/\tau$, $\mathrm{NLL}(\beta) = \frac1N\sum_i \bigl[\operatorname{logsumexp}(\beta z_i) - \beta z_{i,y_i}\bigr]$
-    is convex in $\beta$, with derivative
+    With the inverse temperature $\omega = 1/\tau$, $\mathrm{NLL}(\omega) = \frac1N\sum_i \bigl[\operatorname{logsumexp}(\omega z_i) - \omega z_{i,y_i}\bigr]$
+    is convex in $\omega$, with derivative
 
-    $$ \frac{d\,\mathrm{NLL}}{d\beta} = \frac1N \sum_i \Bigl(\sum_c p_{i,c}(\beta)\, z_{i,c} - z_{i,y_i}\Bigr),
-       \qquad p_i(\beta) = \operatorname{softmax}(\beta z_i), $$
+    $$ \frac{d\,\mathrm{NLL}}{d\omega} = \frac1N \sum_i \Bigl(\sum_c p_{i,c}(\omega)\, z_{i,c} - z_{i,y_i}\Bigr),
+       \qquad p_i(\omega) = \operatorname{softmax}(\omega z_i), $$
 
     the expected logit under the model minus the true class's logit; it increases with
-    $\beta$ (its derivative is the variance of $z_i$ under $p_i$). The root is found by
-    bisection on $\log\beta \in [\log 10^{-3}, \log 10^{3}]$ to ``tolerance``. If the
-    derivative is positive at $\beta = 10^{-3}$ (the logits carry no signal) or negative at
+    $\omega$ (its derivative is the variance of $z_i$ under $p_i$). The root is found by
+    bisection on $\log\omega \in [\log 10^{-3}, \log 10^{3}]$ to ``tolerance``. If the
+    derivative is positive at $\omega = 10^{-3}$ (the logits carry no signal) or negative at
     $10^3$ (a separable set: sharper is always better), the bound is returned.
     Shapes: ``logits (N, C)``, ``labels (N,)``; raises ``ValueError`` otherwise.
 
@@ -98,8 +98,8 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, tolerance: float 
     z, y = _checked(logits, labels)
     true_logit = z[np.arange(len(y)), y]  # (N,)
 
-    def slope(log_beta: float) -> float:
-        scaled = z * np.exp(log_beta)  # (N, C)
+    def slope(log_omega: float) -> float:
+        scaled = z * np.exp(log_omega)  # (N, C)
         p = np.exp(scaled - scaled.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)  # (N, C)
         return float(np.mean((p * z).sum(axis=1) - true_logit))

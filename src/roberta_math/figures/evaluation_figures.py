@@ -123,32 +123,42 @@ def confusion_figure(matrices: dict[str, np.ndarray], split: str) -> bytes:
     return svg_bytes(fig)
 
 
-def reliability_figure(result: dict[str, Any], model_name: str, split: str) -> bytes:
-    """Accuracy against confidence per bin (with the diagonal), and how many sentences each bin holds."""
+def reliability_figure(results: dict[str, dict[str, Any]], model_name: str, split: str) -> bytes:
+    """Accuracy against confidence per bin (with the diagonal) and the sentences per bin, one column per entry.
+
+    ``results`` maps a panel title (e.g. "before: τ = 1", "after: τ = 1.62") to
+    :func:`~roberta_math.evaluation.calibration.reliability_bins`' output.
+    """
     import matplotlib.pyplot as plt
 
-    edges = np.array(result["edges"])
-    width = np.diff(edges)
-    left = edges[:-1]
-    count = np.array(result["count"])
-    filled = count > 0
-    accuracy = np.array([a if a is not None else 0.0 for a in result["accuracy"]])
-    confidence = np.array([c if c is not None else 0.0 for c in result["confidence"]])
-    fig, (ax, ax_count) = plt.subplots(2, 1, figsize=(5.6, 5.6), sharex=True, gridspec_kw={"height_ratios": (3, 1)})
-    ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfect calibration")
-    ax.bar(left[filled], accuracy[filled], width=width[filled], align="edge", color=MODEL_COLOUR, alpha=0.85,
-           edgecolor="white", label="accuracy in the bin")
-    ax.scatter(confidence[filled], accuracy[filled], color="black", s=14, zorder=3, label="mean confidence in the bin")
-    ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1)
-    ax.set_xlim(0, 1)
-    ax.set_title(f"Reliability on the {split} split: ECE = {result['ece']:.3f}", loc="left")
-    ax.legend(loc="upper left")
-    ax_count.bar(left, count, width=width, align="edge", color="0.6", edgecolor="white")
-    ax_count.set_xlabel("confidence $\\max_k p_k$ (top-class probability)")
-    ax_count.set_ylabel("sentences")
-    fig.text(0.01, 0.005, f"model: {short_model_name(model_name)}".replace("$", r"\$"), fontsize=7, color="0.5")
-    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    fig, axes = plt.subplots(2, len(results), figsize=(5.0 * len(results), 5.6), sharex=True, squeeze=False,
+                             gridspec_kw={"height_ratios": (3, 1)})
+    for column, (title, result) in enumerate(results.items()):
+        ax, ax_count = axes[0, column], axes[1, column]
+        edges = np.array(result["edges"])
+        width = np.diff(edges)
+        left = edges[:-1]
+        count = np.array(result["count"])
+        filled = count > 0
+        accuracy = np.array([a if a is not None else 0.0 for a in result["accuracy"]])
+        confidence = np.array([c if c is not None else 0.0 for c in result["confidence"]])
+        ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfect calibration")
+        ax.bar(left[filled], accuracy[filled], width=width[filled], align="edge", color=MODEL_COLOUR, alpha=0.85,
+               edgecolor="white", label="accuracy in the bin")
+        ax.scatter(confidence[filled], accuracy[filled], color="black", s=14, zorder=3, label="mean confidence in the bin")
+        ax.set_ylim(0, 1)
+        ax.set_xlim(0, 1)
+        ax.set_title(f"{title}: ECE = {result['ece']:.3f}", loc="left", fontsize=11)
+        ax_count.bar(left, count, width=width, align="edge", color="0.6", edgecolor="white")
+        ax_count.set_xlabel("confidence $\\max_k p_k$")
+        if column == 0:
+            ax.set_ylabel("accuracy")
+            ax.legend(loc="upper left", fontsize=9)
+            ax_count.set_ylabel("sentences")
+    fig.suptitle(f"Reliability on the {split} split ({len(next(iter(results.values()))['count'])} bins)",
+                 fontsize=11.5, fontweight="bold")
+    fig.text(0.01, 0.005, f"model: {short_model_name(model_name)}".replace("$", r"\$"), fontsize=8, color="0.5")
+    fig.tight_layout(rect=(0, 0.02, 1, 0.97))
     return svg_bytes(fig)
 
 
@@ -236,18 +246,21 @@ def method_order(methods: Sequence[str], model: str | None, reference: str = "va
 
 
 def method_titles(methods: Sequence[str], model: str | None, reference: str = "vader") -> dict[str, str]:
-    """Plain-text display names: VADER, ``<model> (model)``, known baselines by what they are.
+    """Plain-text display names: VADER, ``<model> (model)`` (the shipped model by its name,
+    "compact model"), known baselines by what they are.
 
     >>> titles = method_titles(["vader", "/tmp/run/best", "tfidf_logreg", "other"], "/tmp/run/best")
     >>> list(titles.values())
     ['VADER', 'best (model)', 'TF-IDF + logistic regression', 'other']
+    >>> method_titles(["vader", "embedded"], "embedded")["embedded"]
+    'compact model'
     """
     titles = {}
     for method in methods:
         if method == reference:
             titles[method] = REFERENCE_TITLE
         elif method == model:
-            titles[method] = f"{short_model_name(method)} (model)"
+            titles[method] = short_model_name(method) if method == "embedded" else f"{short_model_name(method)} (model)"
         else:
             titles[method] = BASELINE_TITLES.get(method, method)
     return titles
@@ -531,9 +544,25 @@ def comparison(ctx: StepContext) -> dict[str, Any]:
     return ctx.memo(f"compare:{ctx.params.seed}", run)
 
 
+def calibration_markdown(before: dict[str, Any], after: dict[str, Any], nll: dict[str, float], temperature: float,
+                         split: str) -> str:
+    """A table: ECE, NLL, mean confidence and accuracy on ``split`` at τ = 1 and at the fitted τ.
+
+    >>> r = {"ece": 0.1, "mean_confidence": 0.8, "overall_accuracy": 0.7, "count": [1] * 15}
+    >>> print(calibration_markdown(r, r, {"before": 0.9, "after": 0.8}, 1.5, "test").splitlines()[2])
+    | softmax(z), τ = 1 | 0.1000 | 0.9000 | 0.800 | 0.700 |
+    """
+    rows = [("softmax(z), τ = 1", before, nll["before"]), (f"softmax(z / τ), τ = {temperature:.3f}", after, nll["after"])]
+    lines = [f"| {split} split, {len(after['count'])} bins | ECE | NLL (nats) | mean confidence | accuracy |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {title} | {r['ece']:.4f} | {n:.4f} | {r['mean_confidence']:.3f} | {r['overall_accuracy']:.3f} |"
+              for title, r, n in rows]
+    return "\n".join(lines) + "\n"
+
+
 def build(ctx: StepContext) -> dict[str, bytes]:
     """The ``evaluation`` step: confusion matrices, reliability, per-domain bars, and the comparison's tables."""
-    from roberta_math.evaluation.calibration import reliability_bins
+    from roberta_math.evaluation.calibration import negative_log_likelihood, reliability_bins, softmax_rows
     from roberta_math.evaluation.compare import REFERENCE
     from roberta_math.figures.model_figures import cached_split_pass
 
@@ -549,14 +578,23 @@ def build(ctx: StepContext) -> dict[str, bytes]:
     # Reliability needs the model's probabilities: the split pass shared with the heads step.
     split_pass = cached_split_pass(ctx)
     truth = np.array([s.label for s in split_pass.sentences], dtype=np.int64)  # (n,)
+    # The split pass holds softmax(z / tau); softmax(tau * log p) recovers softmax(z) (the row constant cancels).
+    temperature = float(getattr(ctx.loaded(), "temperature", 1.0))
+    uncalibrated = softmax_rows(temperature * np.log(np.maximum(split_pass.probabilities, 1e-300)))  # (n, 3)
     reliability = reliability_bins(split_pass.probabilities, truth, ctx.params.reliability_bins)
+    before = reliability_bins(uncalibrated, truth, ctx.params.reliability_bins)
+    panels = ({f"before: \u03c4 = 1": before, f"after: \u03c4 = {temperature:.2f} (fitted on validation)": reliability}
+              if temperature != 1.0 else {"\u03c4 = 1 (no temperature fitted)": reliability})
     data = {
         "split": "test",
         "model": name,
         "labels": list(LABELS),
         "methods": order,
         "metrics": table,
-        "reliability": {"split": split_pass.split, **reliability},
+        "reliability": {"split": split_pass.split, "temperature": temperature, **reliability},
+        "reliability_before_temperature": {"split": split_pass.split, **before},
+        "nll": {"before": negative_log_likelihood(np.log(np.maximum(uncalibrated, 1e-300)), truth),
+                "after": negative_log_likelihood(np.log(np.maximum(split_pass.probabilities, 1e-300)), truth)},
         "note": "test metrics from roberta_math.evaluation.compare.compare (as in `roberta-math compare --json`)",
     }
     return {
@@ -570,7 +608,8 @@ def build(ctx: StepContext) -> dict[str, bytes]:
         "error_analysis.md": error_analysis_markdown(result).encode(),
         "disagreements.md": disagreements_markdown(result).encode(),
         "confusion_matrices.svg": confusion_figure(matrices, "test"),
-        "reliability.svg": reliability_figure(reliability, name, split_pass.split),
+        "reliability.svg": reliability_figure(panels, name, split_pass.split),
+        "calibration.md": calibration_markdown(before, reliability, data["nll"], temperature, split_pass.split).encode(),
         "domain_metrics.svg": domain_bars_figure(table, present, "test", titles,
                                                  method_colours(order, name, REFERENCE)),
     }
