@@ -85,7 +85,8 @@ def test_two_cold_builds_are_byte_identical(cold_builds: tuple[Path, Path]) -> N
                      "tokenization.svg", "token_table.json", "attention_heatmap.svg", "attention_grid.svg",
                      "head_statistics.svg", "head_statistics.json", "score_spread_model.svg", "confusion_matrices.svg",
                      "reliability.svg", "domain_metrics.svg", "training_curves.svg", "transfer_learning.svg",
-                     "explorer.json", "explorer.js", "explorer.css"):
+                     "explorer.json", "explorer.js", "explorer.css", "multi_head_attention.svg", "encoder_layer.svg",
+                     "embeddings_example.svg", "architecture.json"):
         assert expected in names
     different = [n for n in names if (first / n).read_bytes() != (second / n).read_bytes()]
     assert different == []
@@ -130,8 +131,8 @@ def test_a_changed_corpus_rebuilds_only_the_steps_that_read_it(cold_builds: tupl
     monkeypatch.setenv("ROBERTA_MATH_CORPUS", str(corpus))
     monkeypatch.setenv("ROBERTA_MATH_CACHE", str(inputs["base"] / "cache"))
     run = build_figures(out, model=str(inputs["model"]), progress=False, params=_params(inputs))["run"]
-    assert sorted(run["steps_run"]) == ["attributions", "backprop", "evaluation", "heads"]
-    assert sorted(run["steps_reused"]) == ["experiments", "explorer", "live_model", "math", "model", "training"]
+    assert sorted(run["steps_run"]) == ["attributions", "backprop", "checklist", "evaluation", "heads"]
+    assert sorted(run["steps_reused"]) == ["architecture", "experiments", "explorer", "live_model", "math", "model", "training"]
     assert run["model_loads"] == 1
 
 
