@@ -8,6 +8,7 @@ own byte-level pre-tokenizer and BPE model for the hand-written tokenization, an
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -392,3 +393,29 @@ def test_backward_from_logits_refuses_weights_without_a_whole_head(eps_half_pad_
     for half in ("head_dense", "head_out"):
         with pytest.raises(AssertionError):
             backward_from_logits(torch.ones_like(logits), replace(weights, **{half: None}), cache)
+
+
+def test_softmax_and_log_softmax_take_the_plus_inf_limit_only_in_the_slices_that_hold_it() -> None:
+    """A +inf in one row must not change another row: that row is softmax'ed as usual (torch's values)."""
+    from roberta_math.math import log_softmax, softmax
+
+    x = torch.tensor([[float("inf"), 0.0, 1.0], [1.0, 2.0, 3.0]])
+    p, log_p = softmax(x, dim=-1), log_softmax(x, dim=-1)
+    torch.testing.assert_close(p[1], torch.softmax(x[1], dim=-1))
+    torch.testing.assert_close(log_p[1], torch.log_softmax(x[1], dim=-1))
+    # the row holding +inf: all its probability on that entry (the limit as the logit grows)
+    torch.testing.assert_close(p[0], torch.tensor([1.0, 0.0, 0.0]))
+    torch.testing.assert_close(log_p[0], torch.tensor([0.0, -float("inf"), -float("inf")]))
+    torch.testing.assert_close(softmax(x.T, dim=0).T, p)
+    torch.testing.assert_close(log_softmax(x.T, dim=0).T, log_p)
+
+
+def test_log_softmax_of_several_plus_inf_logits_is_minus_log_k_in_the_input_dtype() -> None:
+    """k entries of +inf share the probability: log(1/k), exact to float64 for a float64 input."""
+    from roberta_math.math import log_softmax
+
+    inf = float("inf")
+    x = torch.tensor([inf, inf, inf, 0.0], dtype=torch.float64)
+    expected = torch.tensor([-math.log(3)] * 3 + [-inf], dtype=torch.float64)
+    torch.testing.assert_close(log_softmax(x), expected, rtol=1e-15, atol=0)
+    assert log_softmax(x).dtype == torch.float64
