@@ -238,6 +238,11 @@ def fixtures(tmp_path_factory: pytest.TempPathFactory):
     (out / "adversarial.json").write_text(json.dumps({"max_tokens": loaded.max_tokens, "cases": adversarial}, ensure_ascii=False),
                                           encoding="utf-8")
     (out / "codepoints.txt").write_text(codepoint_classes(), encoding="ascii")
+    from roberta_math.interpret.explain import token_texts
+
+    shown = [{"tokens": tokenizer.convert_ids_to_tokens(row["ids"]), "display": token_texts(tokenizer, row["ids"])}
+             for row in adversarial]
+    (out / "display.json").write_text(json.dumps(shown, ensure_ascii=False), encoding="utf-8")
     from roberta_math.model.preprocessing import PREPROCESSORS
 
     samples = ["@bob loved it https://t.co/x @ home", "email@host.org  httpd", "@", " @a\t@b ", "http", "no change"]

@@ -81,6 +81,18 @@ test("the pre-tokenizer classes every code point of planes 0-3 and 14 as the Rus
 test("displayToken turns byte symbols back into text", () => {
   assert.equal(tok.displayToken("Ġgood"), " good");
   assert.equal(tok.displayToken("<s>"), "<s>");
+  // U+1F600 is the UTF-8 bytes F0 9F 98 80: whole, it is the emoji; cut, each byte shows as <0xNN>, never U+FFFD.
+  assert.equal(tok.displayToken("ðŁĺĢ"), "\u{1F600}");
+  assert.equal(tok.displayToken("ðŁĺ"), "<0xF0><0x9F><0x98>");
+  assert.equal(tok.displayToken("Ģ"), "<0x80>");
+});
+
+test("displayToken shows every adversarial token as explain (Python) does", () => {
+  for (const row of fixture("display.json")) {
+    const specials = new Set(["<s>", "</s>", "<pad>", "<unk>", "<mask>"]);
+    const js = row.tokens.map((t) => (specials.has(t) ? t : tok.displayToken(t)));
+    assert.deepEqual(js, row.display);
+  }
 });
 
 test("preprocess equals roberta_math.model.preprocessing for every preprocessing it knows", () => {

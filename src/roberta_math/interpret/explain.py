@@ -43,10 +43,48 @@ class Explanation:
         return asdict(self)
 
 
+def readable_token(token: str) -> str | None:
+    r"""A byte-level BPE token as text; bytes that are only part of a character shown as ``<0xNN>``.
+
+    An emoji is 4 UTF-8 bytes and may be split over several tokens; a token holding part
+    of a character cannot be decoded alone (``decode`` would print U+FFFD, "�"), so its
+    bytes are shown as ``<0xNN>``, the byte-token notation of SentencePiece. Returns
+    ``None`` for a token that is not byte-level BPE (another tokenizer's).
+
+    >>> readable_token("Ġgood"), readable_token("ðŁĺ"), readable_token("Ģ")
+    (' good', '<0xF0><0x9F><0x98>', '<0x80>')
+    >>> readable_token("ðŁĺĢ")  # all four bytes of U+1F600 in one token
+    '😀'
+    >>> readable_token("\u2581good") is None   # a SentencePiece token: not byte-level BPE
+    True
+    """
+    from roberta_math.tokenization.byte_level_bpe import bytes_to_unicode
+
+    to_byte = {c: b for b, c in bytes_to_unicode().items()}
+    if not token or any(c not in to_byte for c in token):
+        return None
+    raw = bytes(to_byte[c] for c in token)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return "".join(f"<0x{b:02X}>" for b in raw)
+
+
 def token_texts(tokenizer: Any, ids: list[int]) -> list[str]:
-    """Each id decoded alone (``Ġgood`` becomes ``" good"``), special tokens as their names."""
+    r"""Each id decoded alone (``Ġgood`` becomes ``" good"``), special tokens as their names.
+
+    Part of a multi-byte character (an emoji split over tokens) shows as ``<0xNN>``, not
+    as "�" (:func:`readable_token`).
+    """
     special = set(getattr(tokenizer, "all_special_ids", []))
-    return [tokenizer.convert_ids_to_tokens(i) if i in special else tokenizer.decode([i]) for i in ids]
+    out = []
+    for i in ids:
+        if i in special:
+            out.append(tokenizer.convert_ids_to_tokens(i))
+            continue
+        text = readable_token(tokenizer.convert_ids_to_tokens(i))
+        out.append(text if text is not None else tokenizer.decode([i]))
+    return out
 
 
 def scores_for_ids(

@@ -226,10 +226,15 @@
     return { ids: ids, tokens: ids.map(function (i) { return self.idToToken[i]; }), truncated: truncated, fullLength: fullLength };
   };
 
-  /** A token as a reader reads it: byte symbols back to text ("Ġgood" -> " good"). */
+  /**
+   * A token as a reader reads it: byte symbols back to text ("Ġgood" -> " good"). A token
+   * holding only part of a multi-byte character (an emoji split over tokens) cannot be
+   * decoded alone; its bytes show as <0xNN>, as readable_token in
+   * roberta_math/interpret/explain.py does, instead of U+FFFD.
+   */
   var UNICODE_TO_BYTE = new Map();
   BYTE_CHARS.forEach(function (c, b) { UNICODE_TO_BYTE.set(c, b); });
-  var UTF8_DECODE = new TextDecoder("utf-8", { fatal: false });
+  var UTF8_DECODE = new TextDecoder("utf-8", { fatal: true });
   function displayToken(token) {
     var bytes = [];
     var chars = Array.from(token);
@@ -238,7 +243,11 @@
       if (b === undefined) return token; // a special token such as <s>
       bytes.push(b);
     }
-    return UTF8_DECODE.decode(new Uint8Array(bytes));
+    try {
+      return UTF8_DECODE.decode(new Uint8Array(bytes));
+    } catch (e) {
+      return bytes.map(function (x) { return "<0x" + (x < 16 ? "0" : "") + x.toString(16).toUpperCase() + ">"; }).join("");
+    }
   }
 
   /**
