@@ -78,8 +78,8 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, tolerance: float 
     With the inverse temperature $\omega = 1/\tau$, $\mathrm{NLL}(\omega) = \frac1N\sum_i \bigl[\operatorname{logsumexp}(\omega z_i) - \omega z_{i,y_i}\bigr]$
     is convex in $\omega$, with derivative
 
-    $$ \frac{d\,\mathrm{NLL}}{d\omega} = \frac1N \sum_i \Bigl(\sum_c p_{i,c}(\omega)\, z_{i,c} - z_{i,y_i}\Bigr),
-       \qquad p_i(\omega) = \operatorname{softmax}(\omega z_i), $$
+    $$ \begin{aligned} \frac{d\,\mathrm{NLL}}{d\omega} &= \frac1N \sum_i \Bigl(\sum_c p_{i,c}(\omega)\, z_{i,c} - z_{i,y_i}\Bigr), \\
+       p_i(\omega) &= \operatorname{softmax}(\omega z_i), \end{aligned} $$
 
     the expected logit under the model minus the true class's logit; it increases with
     $\omega$ (its derivative is the variance of $z_i$ under $p_i$). The root is found by

@@ -3,9 +3,10 @@ r"""Score many texts at once: the class probabilities of a sentiment model, batc
 For each text the model gives logits :math:`z \in \mathbb{R}^C`; the scorer
 returns
 
-$$ p_c = \operatorname{softmax}(z)_c = \frac{e^{z_c}}{\sum_{c'} e^{z_{c'}}}, \qquad c \in (\text{negative}, \text{neutral}, \text{positive}) $$
+$$ \begin{gathered} p_c = \operatorname{softmax}(z / \tau)_c = \frac{e^{z_c / \tau}}{\sum_{c'} e^{z_{c'} / \tau}}, \\ c \in (\text{negative}, \text{neutral}, \text{positive}) \end{gathered} $$
 
-with the columns put in :data:`~roberta_math.labels.LABELS` order whatever order the
+where :math:`\tau` is the model's softmax temperature (fitted on the validation split and
+shipped in ``calibration.json``; 1 for a model without one), with the columns put in :data:`~roberta_math.labels.LABELS` order whatever order the
 checkpoint uses. Three things make it fast without changing a single probability beyond
 float rounding:
 
@@ -111,7 +112,7 @@ def score_texts(
 ) -> np.ndarray:
     r"""Class probabilities of each text, shape ``(n, 3)``, columns in ``LABELS`` order.
 
-    $$ p_i = \operatorname{softmax}(z_i / \tau)[\,\text{label\_columns}\,], \qquad z_i \in \mathbb{R}^{C} $$
+    $$ \begin{gathered} p_i = \operatorname{softmax}(z_i / \tau)[\,\text{label\_columns}\,], \\ z_i \in \mathbb{R}^{C} \end{gathered} $$
 
     where :math:`z_i` are the model's logits for text :math:`i`, :math:`\tau` =
     ``loaded.temperature`` the softmax temperature fitted on the validation split
