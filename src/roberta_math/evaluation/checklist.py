@@ -17,7 +17,7 @@ templates, and three *test types*:
   :math:`\psi = p_\text{pos} - p_\text{neg}` of a classifier (VADER's compound score for
   VADER, see :mod:`roberta_math.evaluation.predictions`) and the expected direction
   :math:`\zeta \in \{+1, -1\}`, a case fails when
-  :math:`\zeta\,\bigl(\psi(T') - \psi(T)\bigr) < -\eta`, with :math:`\eta = 0.05`
+  :math:`\zeta\,\bigl(\psi(T') - \psi(T)\bigr) < -\epsilon_\text{DIR}`, with :math:`\epsilon_\text{DIR} = 0.05`
   (:data:`TOLERANCE`, our choice: a smaller change is read as "no change").
 
 The failure rate of a test is the number of failing cases over its :math:`n` cases. The
@@ -66,7 +66,7 @@ CASES_PER_TEST = 30
 """Cases drawn per test (fewer when a template grid holds fewer)."""
 
 TOLERANCE = 0.05
-r""":math:`\eta`, the signed-score change a DIR test lets pass in the wrong direction."""
+r""":math:`\epsilon_\text{DIR}`, the signed-score change a DIR test lets pass in the wrong direction."""
 
 EXAMPLES_KEPT = 3
 """Failing cases kept per test and method in the report."""
@@ -269,7 +269,7 @@ def degree_test(kind: str, rng: random.Random, k: int = CASES_PER_TEST) -> Check
     with positive adjectives, half with negative ones. Expected: an intensifier does not
     weaken the sentiment (positive: :math:`\zeta = +1`, negative: :math:`\zeta = -1`); a
     diminisher does not strengthen it (the opposite :math:`\zeta`). Failure:
-    :math:`\zeta\,(\psi(T') - \psi(T)) < -\eta`.
+    :math:`\zeta\,(\psi(T') - \psi(T)) < -\epsilon_\text{DIR}`.
 
     >>> c = degree_test("intensifier", random.Random(0), k=2).cases
     >>> [(x.texts, x.direction) for x in c]
