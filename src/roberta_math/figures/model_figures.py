@@ -267,7 +267,13 @@ def model_summary(loaded: LoadedModel) -> dict[str, Any]:
 
 
 def model_markdown(summary: dict[str, Any]) -> str:
-    """A two-column table: which model produced this build's figures."""
+    """A two-column table: which model produced this build's figures (its provenance and shape).
+
+    >>> p = {"name": "x/y", "source": "hub", "parameters": 10, "sha256": "ab", "temperature": 2.05}
+    >>> s = {"provenance": p, "layers": 1, "heads": 2, "hidden_size": 8, "head_dim": 4, "vocab_size": 50}
+    >>> [row for row in model_markdown(s).splitlines() if "temperature" in row]
+    ['| softmax temperature | &tau; = 2.0500, fitted on the validation split ([calibration](softmax.md#a-fitted-temperature-calibration)) |']
+    """
     p = summary["provenance"]
     rows = [
         ("model", (f"the {COMPACT_MODEL_TITLE} (<code>embedded</code>)" if p["name"] == "embedded"
@@ -276,6 +282,10 @@ def model_markdown(summary: dict[str, Any]) -> str:
         ("parameters", f"{p['parameters']:,}"),
         ("weights SHA-256", f"<code>{p['sha256']}</code>"),
         ("preprocessing", f"<code>{markdown_cell(p.get('preprocess', 'none'))}</code>"),
+        ("softmax temperature",
+         (f"&tau; = {p['temperature']:.4f}, fitted on the validation split "
+          "([calibration](softmax.md#a-fitted-temperature-calibration))")
+         if p.get("temperature", 1.0) != 1.0 else "&tau; = 1 (none fitted)"),
         ("layers &times; heads", f"{summary['layers']} &times; {summary['heads']}"),
         ("hidden size / head size", f"{summary['hidden_size']} / {summary['head_dim']}"),
         ("vocabulary", f"{summary['vocab_size']:,} tokens"),
