@@ -208,3 +208,13 @@ def test_a_bad_calibration_file_is_a_one_line_error(tmp_path, content: str, mess
     (tmp_path / CALIBRATION_FILE).write_text(content)
     with pytest.raises(UserError, match=message):
         read_temperature(tmp_path)
+
+
+def test_the_comparison_cache_key_changes_with_the_temperature(calibrated_dir) -> None:
+    from dataclasses import replace
+
+    from roberta_math.evaluation.result_cache import model_checksum
+
+    loaded = load_model(str(calibrated_dir))
+    assert model_checksum(loaded) != model_checksum(replace(loaded, temperature=1.5))
+    assert model_checksum(loaded) == model_checksum(replace(loaded, temperature=2.5))

@@ -56,7 +56,7 @@ def evaluation_source_digest() -> str:
 
 
 def model_checksum(loaded: Any) -> str:
-    """SHA-256 identifying a loaded model: its weights, tokenizer, class-column order and preprocessing.
+    """SHA-256 identifying a loaded model: weights, tokenizer, class-column order, preprocessing, temperature.
 
     The weights part is ``provenance.sha256`` (the SHA-256 of the weight files, see
     :class:`roberta_math.model.loading.Provenance`); without one, the tensors in memory
@@ -84,6 +84,10 @@ def model_checksum(loaded: Any) -> str:
     digest.update(repr(tuple(getattr(loaded, "label_columns", ()))).encode())
     # The preprocessing changes the texts the model sees, so it changes every score.
     digest.update(b"preprocess\0" + str(getattr(loaded, "preprocess", "none")).encode())
+    # So does the softmax temperature (calibration.json can change without the weights).
+    temperature = float(getattr(loaded, "temperature", 1.0))
+    if temperature != 1.0:  # keys of models without one stay as they were
+        digest.update(b"temperature\0" + repr(temperature).encode())
     return digest.hexdigest()
 
 
