@@ -419,3 +419,16 @@ def test_log_softmax_of_several_plus_inf_logits_is_minus_log_k_in_the_input_dtyp
     expected = torch.tensor([-math.log(3)] * 3 + [-inf], dtype=torch.float64)
     torch.testing.assert_close(log_softmax(x), expected, rtol=1e-15, atol=0)
     assert log_softmax(x).dtype == torch.float64
+
+
+# ----------------------------------------------------------------------------- cross-entropy
+
+
+@pytest.mark.parametrize("name", ["cross_entropy_loss", "cross_entropy_grad"])
+def test_cross_entropy_errors_name_the_function_that_was_called(name: str) -> None:
+    """The one-line error starts with the public function's name, and says which shape it wanted."""
+    import roberta_math.math as m
+
+    with pytest.raises(ValueError) as info:
+        getattr(m, name)(torch.zeros(2, 3), torch.tensor([0]))
+    assert str(info.value) == f"{name}: logits of shape (N, C) = (2, 3) take labels of shape (N,) = (2,), got (1,)"
