@@ -237,8 +237,38 @@ def test_the_temperature_slider_reruns_only_the_softmax(page: tuple[Any, dict]) 
             assert abs(shown[label] - math.exp(v / tau - top) / total) < 1e-12
         assert tab.locator(".rm-label").text_content() == result["label"]
     assert tab.evaluate("() => window.robertaMath.workerRequests") == before  # the model did not run again
-    tab.evaluate("""() => { const s = document.querySelector('.rm-tryit-slider'); s.value = '0';
-                            s.dispatchEvent(new Event('input', {bubbles: true})); }""")
+    # Back to the model's fitted temperature, where predict scores (the slider snaps to it).
+    fitted = tab.evaluate("() => window.robertaMath.ready.then(m => m.temperature || 1)")
+    tab.evaluate("""v => { const s = document.querySelector('.rm-tryit-slider'); s.value = String(v);
+                            s.dispatchEvent(new Event('input', {bubbles: true})); }""", math.log(fitted))
+    assert tab.evaluate("() => window.robertaMath.state.temperature") == fitted
+    assert not seen["errors"], seen["errors"]
+
+
+def test_the_page_starts_at_the_fitted_temperature_and_shows_occlusion(page: tuple[Any, dict], site: Path) -> None:
+    """The slider starts at calibration.json's tau; the occlusion row equals roberta_math.interpret.occlusion."""
+    import torch
+
+    from roberta_math.interpret.occlusion import occlusion
+    from roberta_math.model.loading import load_model
+    from roberta_math.model.weights import read_weights
+
+    tab, seen = page
+    manifest = json.loads((site / "figures" / "live-model.json").read_text())
+    text = "The plot made no sense, but the acting was brilliant."
+    _show(tab, text)
+    assert tab.evaluate("() => window.robertaMath.state.temperature") == manifest["temperature"]
+    tab.wait_for_function("""t => { const m = window.robertaMath; return m.lastTiming.text === t && m.lastOcclusion
+                                     && m.state.result && m.lastOcclusion.id === m.state.result.id; }""",
+                          arg=text, timeout=30_000)
+    shown = tab.evaluate("() => [...document.querySelectorAll('tr.rm-tok-occlusion td.rm-occ')].map(e => +e.dataset.value)")
+    loaded = load_model(manifest["model"]["name"])
+    tok = loaded.tokenizer
+    ids = torch.tensor(tok(text)["input_ids"])
+    expected = occlusion(read_weights(loaded.model), ids, mask_id=tok.mask_token_id,
+                         special_ids=(tok.bos_token_id, tok.eos_token_id)).tolist()
+    assert len(shown) == len(expected)
+    assert max(abs(a - b) for a, b in zip(shown, expected)) < 1e-4
     assert not seen["errors"], seen["errors"]
 
 

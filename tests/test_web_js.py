@@ -143,6 +143,7 @@ def math_cases() -> dict:
 
 def model_cases(loaded, texts: list[str]) -> list[dict]:
     """Every stage of the Python forward pass on the exported float32 weights, in float64 and in float32."""
+    from roberta_math.interpret.occlusion import occlusion
     from roberta_math.model.forward import classify_from_scratch
     from roberta_math.model.weights import read_weights
 
@@ -171,6 +172,10 @@ def model_cases(loaded, texts: list[str]) -> list[dict]:
             **stages, "layers": layers, "attentions": attentions, "dense": _plain(pre[0]), "tanh": _plain(torch.tanh(pre[0])),
             "logits": _plain(logits64), "logits_float32_transformers": _plain(logits32.double()),
             "logits_float32_ours": _plain(ours32[0].double()),
+            "occlusion": _plain(occlusion(weights, ids[0], mask_id=loaded.tokenizer.mask_token_id,
+                                          special_ids=(loaded.tokenizer.bos_token_id, loaded.tokenizer.eos_token_id)).double()),
+            "mask_id": loaded.tokenizer.mask_token_id,
+            "special_ids": [loaded.tokenizer.bos_token_id, loaded.tokenizer.eos_token_id],
         })
     return cases
 

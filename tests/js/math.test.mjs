@@ -92,6 +92,15 @@ test("classificationHead equals classification_head (reads <s> only)", () => {
   check("classification_head_max_abs_diff", core.classificationHead(c.hidden, c.d, lin(c.dense), lin(c.out_proj), 3).logits, c.expected);
 });
 
+test("occlusion (mask variant) equals roberta_math.interpret.occlusion on the exported model", () => {
+  const model = core.modelFromManifest(fixture("live-model.json"), fixtureBuffer("live-model.bin"));
+  for (const c of fixture("model.json")) {
+    const o = core.occlusion(model, c.ids, c.mask_id, c.special_ids);
+    check("occlusion_max_abs_diff", o.scores, c.occlusion, 1e-4);
+    c.ids.forEach((id, t) => { if (c.special_ids.includes(id)) assert.equal(o.scores[t], 0); });
+  }
+});
+
 test("the exported model, stage by stage, equals the Python forward pass", () => {
   const manifest = fixture("live-model.json");
   const model = core.modelFromManifest(manifest, fixtureBuffer("live-model.bin"));

@@ -336,6 +336,31 @@
     return { positions: emb.positions, embeddings: emb.hidden, hidden: hidden, attentions: attentions, head: head };
   }
 
+  // ------------------------------------------------------------------ interpret/occlusion.py
+
+  /**
+   * Leave-one-out occlusion, the "mask" variant of roberta_math.interpret.occlusion:
+   *   chi_t = z_c(x) - z_c(x with token t replaced by <mask>),
+   * for every token whose id is not in specialIds (those score 0), with c = target, or the
+   * column of the largest logit. One forward pass per occluded token.
+   */
+  function occlusion(model, inputIds, maskId, specialIds, target) {
+    var base = forward(model, inputIds).head.logits;
+    var c = target;
+    if (c === undefined || c === null) {
+      c = 0;
+      for (var k = 1; k < base.length; k++) if (base[k] > base[c]) c = k;
+    }
+    var scores = new Float64Array(inputIds.length);
+    for (var t = 0; t < inputIds.length; t++) {
+      if (specialIds.indexOf(inputIds[t]) >= 0) continue;
+      var ids = inputIds.slice();
+      ids[t] = maskId;
+      scores[t] = base[c] - forward(model, ids).head.logits[c];
+    }
+    return { target: c, scores: scores };
+  }
+
   // ------------------------------------------------------------------ model/weights.py
 
   /**
@@ -414,6 +439,7 @@
     encoderLayer: encoderLayer,
     classificationHead: classificationHead,
     forward: forward,
+    occlusion: occlusion,
     modelFromManifest: modelFromManifest,
   };
 });

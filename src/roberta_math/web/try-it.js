@@ -257,9 +257,34 @@
       trs[2].appendChild(el("td", null, r.position_ids[t]));
     }
     trs.forEach(function (tr) { table.appendChild(tr); });
+    if (r.occlusion) table.appendChild(occlusionRow(r));
     var scroller = el("div", "rm-tryit-scroll");
     scroller.appendChild(table);
     box.appendChild(scroller);
+    if (r.occlusion) {
+      var column = manifest.label_columns.indexOf(r.occlusion.target);
+      box.appendChild(el("p", "rm-tryit-caption",
+        "Occlusion \u03c7\u209c: how much the logit of \u201c" + (manifest.labels[column] || "class " + r.occlusion.target) +
+        "\u201d drops when token t is replaced by <mask> (green: the token supports the label, red: it speaks against " +
+        "it), one extra forward pass per token; see Why this label? Attributions."));
+    }
+  }
+
+  /** The occlusion scores of the current sentence as a table row, coloured by sign and size. */
+  function occlusionRow(r) {
+    var tr = el("tr", "rm-tok-occlusion");
+    tr.appendChild(el("th", null, "occlusion  \u03c7\u209c"));
+    var scores = r.occlusion.scores;
+    var largest = 0;
+    scores.forEach(function (v) { largest = Math.max(largest, Math.abs(v)); });
+    scores.forEach(function (v) {
+      var cell = el("td", "rm-occ", (v >= 0 ? "+" : "") + v.toFixed(2));
+      cell.dataset.value = String(v);
+      var alpha = largest > 0 ? Math.abs(v) / largest * 0.55 : 0;
+      cell.style.backgroundColor = (v >= 0 ? "rgba(44, 160, 44, " : "rgba(214, 39, 40, ") + alpha.toFixed(3) + ")";
+      tr.appendChild(cell);
+    });
+    return tr;
   }
 
   /**
@@ -513,6 +538,14 @@
     worker = new Worker(root.dataset.worker);
     worker.onmessage = function (event) {
       var msg = event.data;
+      if (msg.type === "occlusion") {
+        if (ui.result && ui.result.id === msg.id) {
+          ui.result.occlusion = msg;
+          api.lastOcclusion = { id: msg.id, target: msg.target, scores: msg.scores.slice(), ms: msg.ms };
+          renderTokens(ui.result);
+        }
+        return;
+      }
       if (msg.type === "result" || (msg.type === "error" && msg.id)) {
         var w = waiting[msg.id];
         delete waiting[msg.id];

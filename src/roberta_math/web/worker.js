@@ -6,6 +6,7 @@
  *               {type: "classify", id, text}
  * Messages out: {type: "loaded", manifest} | {type: "error", id?, message}
  *               {type: "result", id, text, ...every stage, timing}
+ *               {type: "occlusion", id, target, scores, ms}  (after each result)
  * Everything it fetches is the site's own files, next to this script.
  */
 /* global importScripts, RobertaMathCore, RobertaTokenizer */
@@ -89,6 +90,14 @@ self.onmessage = function (event) {
       result.id = msg.id;
       result.text = msg.text;
       self.postMessage(result);
+      // Then the occlusion view: one more forward pass per token, sent when ready so the
+      // probabilities never wait for it.
+      var t0 = performance.now();
+      var tok = state.tokenizer;
+      var maskId = tok.vocab.has("<mask>") ? tok.vocab.get("<mask>") : 4;
+      var o = RobertaMathCore.occlusion(state.model, result.input_ids, maskId, [tok.bos, tok.eos]);
+      self.postMessage({ type: "occlusion", id: msg.id, target: o.target, scores: Array.from(o.scores),
+                         ms: performance.now() - t0 });
     }).catch(function (error) {
       self.postMessage({ type: "error", id: msg.id, message: String(error && error.message ? error.message : error) });
     });
