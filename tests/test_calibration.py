@@ -199,9 +199,11 @@ def test_live_manifest_exports_the_temperature(calibrated_dir) -> None:
 
 @pytest.mark.parametrize("content, message", [
     ("not json", "not a calibration file"),
-    ('{"t": 2}', "not a calibration file"),
+    ('{"t": 2}', "no number under the key"),
+    ("{}", "no number under the key"),
+    ("[1.5]", "no number under the key"),
     ('{"temperature": -1}', "positive finite"),
-    ('{"temperature": "2"}', "positive finite"),
+    ('{"temperature": "2"}', "got '2'"),
     ('{"temperature": true}', "positive finite"),
 ])
 def test_a_bad_calibration_file_is_a_one_line_error(tmp_path, content: str, message: str) -> None:

@@ -440,8 +440,10 @@ def test_cli_json_shape(capsys: pytest.CaptureFixture[str], toy_env: dict[str, P
     status, out, err = run_cli(capsys, "checklist", "--model", str(model_dir), "--json", "--examples", "1", "--no-progress")
     assert status == 0, err
     report = json.loads(out)
-    assert set(report) == {"format", "seed", "tolerance", "model", "methods", "method_titles", "test_types", "tests"}
+    assert set(report) == {"format", "seed", "tolerance", "model", "provenance", "methods", "method_titles",
+                           "test_types", "tests"}
     assert report["format"] == 1 and report["seed"] == 0 and report["tolerance"] == TOLERANCE
+    assert report["provenance"]["name"] == str(model_dir) and report["provenance"]["temperature"] == 1.0
     assert set(report["test_types"]) == {"MFT", "INV", "DIR"}
     assert len(report["tests"]) == 13 and len(report["methods"]) == 3
     for test in report["tests"]:

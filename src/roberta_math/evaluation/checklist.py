@@ -667,6 +667,8 @@ def checklist_report(
         "seed": seed,
         "tolerance": TOLERANCE,
         "model": name,
+        # which weights, preprocessing and softmax temperature (DIR results depend on it)
+        "provenance": loaded.provenance.as_dict() if getattr(loaded, "provenance", None) is not None else None,
         "methods": list(methods),
         "method_titles": titles,
         "test_types": dict(TEST_TYPES),

@@ -145,12 +145,13 @@ def reliability_figure(results: dict[str, dict[str, Any]], model_name: str, spli
         ax.plot([0, 1], [0, 1], color="0.5", linestyle="--", linewidth=1, label="perfect calibration")
         ax.bar(left[filled], accuracy[filled], width=width[filled], align="edge", color=MODEL_COLOUR, alpha=0.85,
                edgecolor="white", label="accuracy in the bin")
-        ax.scatter(confidence[filled], accuracy[filled], color="black", s=14, zorder=3, label="mean confidence in the bin")
+        ax.scatter(confidence[filled], accuracy[filled], color="black", s=14, zorder=3,
+                   label="(mean confidence, accuracy) of the bin:\non the diagonal when calibrated")
         ax.set_ylim(0, 1)
         ax.set_xlim(0, 1)
         ax.set_title(f"{title}: ECE = {result['ece']:.3f}", loc="left", fontsize=11)
         ax_count.bar(left, count, width=width, align="edge", color="0.6", edgecolor="white")
-        ax_count.set_xlabel("confidence $\\max_k p_k$")
+        ax_count.set_xlabel("confidence $\\hat p = \\max_c p_c$")
         if column == 0:
             ax.set_ylabel("accuracy")
             ax.legend(loc="upper left", fontsize=9)
@@ -551,8 +552,12 @@ def calibration_markdown(before: dict[str, Any], after: dict[str, Any], nll: dic
     >>> r = {"ece": 0.1, "mean_confidence": 0.8, "overall_accuracy": 0.7, "count": [1] * 15}
     >>> print(calibration_markdown(r, r, {"before": 0.9, "after": 0.8}, 1.5, "test").splitlines()[2])
     | softmax(z), τ = 1 | 0.1000 | 0.9000 | 0.800 | 0.700 |
+    >>> len(calibration_markdown(r, r, {"before": 0.8, "after": 0.8}, 1.0, "test").splitlines())  # no fitted tau: one row
+    3
     """
     rows = [("softmax(z), τ = 1", before, nll["before"]), (f"softmax(z / τ), τ = {temperature:.3f}", after, nll["after"])]
+    if temperature == 1.0:  # a model without calibration.json (a hub model): one row, said plainly
+        rows = [("softmax(z), τ = 1 (no temperature fitted for this model)", after, nll["after"])]
     lines = [f"| {split} split, {len(after['count'])} bins | ECE | NLL (nats) | mean confidence | accuracy |",
              "|---|---:|---:|---:|---:|"]
     lines += [f"| {title} | {r['ece']:.4f} | {n:.4f} | {r['mean_confidence']:.3f} | {r['overall_accuracy']:.3f} |"

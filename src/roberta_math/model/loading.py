@@ -102,7 +102,7 @@ class Provenance:
     preprocess: str = "none"
     """The text preprocessing applied before scoring (see :mod:`roberta_math.model.preprocessing`)."""
     temperature: float = 1.0
-    """The softmax temperature every scorer applies, p = softmax(z / T) (1: none fitted)."""
+    """The softmax temperature tau every scorer applies, p = softmax(z / tau) (1: none fitted)."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready copy of the record."""
@@ -231,12 +231,12 @@ CALIBRATION_FILE = "calibration.json"
 
 
 def read_temperature(directory: Path | None) -> float:
-    r"""The softmax temperature $T$ in ``directory / calibration.json``, or 1 if there is no such file.
+    r"""The softmax temperature $\tau$ in ``directory / calibration.json``, or 1 if there is no such file.
 
-    The file is ``{"temperature": T, ...}`` as :func:`roberta_math.training.recipe.train_embedded`
+    The file is ``{"temperature": tau, ...}`` as :func:`roberta_math.training.recipe.train_embedded`
     writes it (fitted on the validation split, :func:`~roberta_math.evaluation.calibration.fit_temperature`).
-    Raises :class:`~roberta_math.errors.UserError` if the file is not JSON or $T$ is not a
-    positive finite number.
+    Raises :class:`~roberta_math.errors.UserError` if the file is not JSON, has no
+    ``"temperature"`` key, or $\tau$ is not a positive finite number.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -255,11 +255,14 @@ def read_temperature(directory: Path | None) -> float:
         return 1.0
     path = Path(directory) / CALIBRATION_FILE
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))["temperature"]
-    except (ValueError, KeyError, TypeError) as error:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as error:
         raise UserError(f"{path}: not a calibration file ({_one_line(error)}): fix or delete the file") from None
+    if not isinstance(content, dict) or "temperature" not in content:
+        raise UserError(f'{path}: not a calibration file (no number under the key "temperature"): fix or delete the file')
+    value = content["temperature"]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise UserError(f"{path}: temperature must be a positive finite number, got {value}: fix or delete the file")
+        raise UserError(f"{path}: temperature must be a positive finite number, got {value!r}: fix or delete the file")
     return float(value)
 
 
