@@ -16,6 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
+
+from roberta_math.math.loss import cross_entropy_loss
+from roberta_math.math.softmax import softmax
 
 
 def reliability_bins(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> dict[str, Any]:
@@ -66,10 +70,8 @@ def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray, temperature:
     z, y = _checked(logits, labels)
     if not (np.isfinite(temperature) and temperature > 0):
         raise ValueError(f"temperature must be a positive finite number, got {temperature}")
-    scaled = z / temperature  # (N, C)
-    top = scaled.max(axis=1, keepdims=True)  # (N, 1): subtract the row maximum before exp
-    log_normaliser = top[:, 0] + np.log(np.exp(scaled - top).sum(axis=1))  # (N,)
-    return float(np.mean(log_normaliser - scaled[np.arange(len(y)), y]))
+    # The package's own cross-entropy (log-softmax with the row maximum subtracted), in float64.
+    return float(cross_entropy_loss(torch.from_numpy(z / temperature), torch.from_numpy(y)))
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, tolerance: float = 1e-10) -> float:
@@ -99,9 +101,7 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, *, tolerance: float 
     true_logit = z[np.arange(len(y)), y]  # (N,)
 
     def slope(log_omega: float) -> float:
-        scaled = z * np.exp(log_omega)  # (N, C)
-        p = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)  # (N, C)
+        p = softmax_rows(z * np.exp(log_omega))  # (N, C) = softmax(omega z_i) row by row
         return float(np.mean((p * z).sum(axis=1) - true_logit))
 
     low, high = np.log(1e-3), np.log(1e3)
@@ -131,14 +131,13 @@ def _checked(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def softmax_rows(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    r"""$\operatorname{softmax}(z_i / \tau)$ row by row in float64, shape ``(N, C)``.
+    r"""$\operatorname{softmax}(z_i / \tau)$ row by row in float64, shape ``(N, C)``: the package's
+    :func:`~roberta_math.math.softmax.softmax` on a NumPy array.
 
     >>> softmax_rows(np.array([[0.0, np.log(3.0)]])).round(4).tolist()
     [[0.25, 0.75]]
     """
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    e = np.exp(scaled - scaled.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    return softmax(torch.from_numpy(np.asarray(logits, dtype=np.float64)), dim=-1, temperature=temperature).numpy()
 
 
 __all__ = ["reliability_bins", "negative_log_likelihood", "fit_temperature", "softmax_rows"]
