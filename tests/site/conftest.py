@@ -57,6 +57,26 @@ def site_url(site_dir: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(scope="module")
+def chromium(site_url: str) -> Iterator[Any]:
+    """One headless Chromium per test module (Playwright's sync API allows one at a time).
+
+    It asks for ``site_url`` so the server is up before the browser starts. Skips (or, on
+    CI, fails) when Chromium or Playwright is missing, as ``test_browser`` decides.
+    """
+    from test_browser import _require_browser
+
+    _require_browser()
+    from playwright.sync_api import sync_playwright
+
+    from site_tools import browser
+
+    with sync_playwright() as p:
+        launched = browser.launch(p)
+        yield launched
+        launched.close()
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """List the outbound links the pages carry (allowed, never fetched by the tests)."""
     if EXTERNAL_LINKS:

@@ -11,31 +11,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from test_browser import _require_browser
 
 pytestmark = pytest.mark.browser
 
 GREEN, RED = (44, 160, 44), (214, 39, 40)
 ALPHA_TOLERANCE = 1 / 255 + 0.005
 ACCENT = {"light": (0, 114, 178), "dark": (86, 180, 233)}  # --rm-accent-rgb in explorer.css
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    from site_tools import browser
-
-    with sync_playwright() as p:
-        launched = browser.launch(p)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")

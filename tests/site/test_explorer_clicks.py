@@ -12,28 +12,13 @@ keep their contrast in dark mode.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from test_browser import _require_browser
 
 pytestmark = pytest.mark.browser
 
 SIZES = {"desktop": (1400, 900), "phone": (390, 844)}
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    from site_tools import browser
-
-    with sync_playwright() as p:
-        launched = browser.launch(p)
-        yield launched
-        launched.close()
 
 
 def _open(chromium: Any, site_url: str, size: str, scheme: str = "light", touch: bool = False) -> Any:

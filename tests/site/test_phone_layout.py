@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from site_pages import source_pages
-from test_browser import _require_browser
 
 pytestmark = pytest.mark.browser
 
@@ -68,19 +67,6 @@ REVEAL_TAB_JS = """img => {
   const index = [...block.parentElement.children].indexOf(block);
   set.querySelectorAll(':scope > .tabbed-labels > label')[index].click();
 }"""
-
-
-@pytest.fixture(scope="module")
-def chromium(site_url: str) -> Iterator[Any]:
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
-    from site_tools import browser
-
-    with sync_playwright() as p:
-        launched = browser.launch(p)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
