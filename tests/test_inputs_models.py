@@ -34,11 +34,19 @@ def embedded():
 
 
 def reference_probabilities(loaded, text: str, max_length: int) -> np.ndarray:
-    """transformers' tokenizer (with its own truncation) and model, softmax in float64, LABELS order."""
+    """transformers' tokenizer (with its own truncation) and model, softmax(z / tau) in float64, LABELS order.
+
+    tau is read from the model directory's calibration.json as written (1 without one).
+    """
+    import json
+    from pathlib import Path
+
+    calibration = Path(loaded.provenance.location) / "calibration.json"
+    tau = json.loads(calibration.read_text())["temperature"] if calibration.is_file() else 1.0
     encoded = loaded.tokenizer(text, truncation=True, max_length=max_length, return_tensors="pt")
     with torch.no_grad():
         logits = loaded.model(**encoded).logits.double()
-    return torch.softmax(logits, -1)[0, list(loaded.label_columns)].numpy()
+    return torch.softmax(logits / tau, -1)[0, list(loaded.label_columns)].numpy()
 
 
 # --------------------------------------------------------------------------- case 5: more tokens than positions

@@ -281,13 +281,13 @@ def test_faithfulness_against_direct_model_calls(embedded):
     model, tokenizer = embedded
     weights = read_weights(model)
     texts = SENTENCES + ["Awful food and rude staff.", "What a wonderful, heartfelt film!"]
-    result = faithfulness(weights, tokenizer, texts, steps=8)
+    result = faithfulness(weights, tokenizer, texts, steps=16)
     assert result["sentences"] == len(texts)
     encoded = [tokenizer(t)["input_ids"] for t in texts]
     for method in ("occlusion", "rollout"):
         comp, suff = [], []
         for ids in encoded:
-            _, scores = attribute_batch(weights, [ids], steps=8)
+            _, scores = attribute_batch(weights, [ids], steps=16)
             erased, kept = erase_and_keep(ids, top_k(scores[method][0], 0.2))
             with torch.no_grad():
                 p = torch.softmax(model(torch.tensor([ids])).logits[0], -1)
@@ -305,7 +305,8 @@ def test_faithfulness_against_direct_model_calls(embedded):
         assert tau[a][a] == pytest.approx(1.0)
         for b in tau:
             assert tau[a][b] == pytest.approx(tau[b][a])
-    assert result["ig_completeness"]["max"] < 0.5
+    # 16 Gauss-Legendre nodes: max error 0.025 on these sentences for the shipped model (8 gave 1.36)
+    assert result["ig_completeness"]["max"] < 0.1
 
 
 def test_top_k_and_erasure_by_hand():

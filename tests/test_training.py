@@ -279,12 +279,13 @@ def test_shipped_metrics_are_reproduced_from_the_files() -> None:
     tokenizer = AutoTokenizer.from_pretrained(EMBEDDED)
     model = AutoModelForSequenceClassification.from_pretrained(EMBEDDED, attn_implementation="eager").eval()
     test = corpus.load_split("test")
+    tau = json.loads((EMBEDDED / "calibration.json").read_text())["temperature"]  # the shipped temperature
     probs = []
     with torch.inference_mode():
         for i in range(0, len(test), 256):
             batch = tokenizer([s.text for s in test[i : i + 256]], padding=True, truncation=True,
                               max_length=128, return_tensors="pt")
-            probs.append(model(**batch).logits.softmax(-1))
+            probs.append((model(**batch).logits / tau).softmax(-1))
     p = torch.cat(probs).numpy()  # (n_test, 3)
     labels = np.array([s.label for s in test])
     valence = np.array([s.valence for s in test])

@@ -56,12 +56,12 @@ def smallest_font_points(figure: Any) -> float:
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import matplotlib.pyplot as plt
-    >>> fig, ax = plt.subplots()
+    >>> fig, ax = plt.subplots()   # every text sized explicitly: the answer ignores rcParams
     >>> _ = ax.set_title("t", fontsize=14); _ = ax.set_xticks([0, 1], ["a", "b"], fontsize=11)
-    >>> smallest_font_points(fig)
-    10.0
     >>> _ = ax.set_yticks([0, 1], ["c", "d"], fontsize=12); smallest_font_points(fig)
     11.0
+    >>> _ = ax.set_xlabel("x", fontsize=8); smallest_font_points(fig)
+    8.0
     >>> plt.close(fig)
     """
     from matplotlib.text import Text
