@@ -43,7 +43,7 @@ KNOWN_FACTS: dict[str, tuple[str, ...]] = {
         'It reads "not bad" as negative',
         "beats VADER on accuracy",
         "calls both \"but\" sentences negative",
-        "rarely says \"neutral\"",
+        "it is still right less than half the time",
     ),
 }
 
@@ -103,7 +103,8 @@ def test_every_embedded_block_names_the_embedded_model_in_its_title() -> None:
     for page in sorted(DOCS.glob("*.md")):
         for block in embedded_blocks(page.read_text(encoding="utf-8")):
             title = block.splitlines()[0]
-            if "embedded" not in title.lower().split(BLOCK_TYPE, 1)[1]:
+            named = title.lower().split(BLOCK_TYPE, 1)[1]
+            if "embedded" not in named and "compact model" not in named:  # the identifier, or the site's name for it
                 untitled.append(f"{page.name}: {title}")
     assert not untitled, untitled
 
@@ -143,7 +144,7 @@ def _sentences_of_blocks() -> dict[str, list[str]]:
 
 # The pages that state what a model does: built with the other model, the rest left out.
 BUILT_PAGES = ("index.md", "further-exploration.md", "roberta-vs-vader.md", "attention-visualization.md",
-               "explorer.md", "fine-tuning.md")
+               "explorer.md", "fine-tuning.md", "behaviour.md")
 
 
 def _child_config(site: Path) -> str:
