@@ -432,3 +432,184 @@ def test_cross_entropy_errors_name_the_function_that_was_called(name: str) -> No
     with pytest.raises(ValueError) as info:
         getattr(m, name)(torch.zeros(2, 3), torch.tensor([0]))
     assert str(info.value) == f"{name}: logits of shape (N, C) = (2, 3) take labels of shape (N,) = (2,), got (1,)"
+
+
+@pytest.mark.parametrize(
+    "labels", [torch.tensor([True, False]), torch.tensor([0.0, 1.0]), torch.tensor([0j, 1j])], ids=["bool", "float", "complex"]
+)
+@pytest.mark.parametrize("name", ["cross_entropy_loss", "cross_entropy_grad"])
+def test_cross_entropy_refuses_boolean_float_and_complex_labels(name: str, labels: torch.Tensor) -> None:
+    """Labels are integer classes: a bool mask (0/1 would pass as classes 0 and 1) is refused like a float."""
+    import roberta_math.math as m
+
+    with pytest.raises(ValueError) as info:
+        getattr(m, name)(torch.zeros(2, 3), labels)
+    assert str(info.value) == f"{name}: labels must be integer class indices, got dtype {labels.dtype}"
+
+
+# ----------------------------------------------------------------------------- survivors of the final run (HEAD f4b71a9)
+
+
+def test_embedding_backward_puts_the_gradient_on_the_device_of_grad_output() -> None:
+    """The table's gradient lives where grad_output lives (the meta device: the non-CPU device every machine has)."""
+    from roberta_math.math.embeddings import embedding_backward
+
+    grad_output = torch.ones(1, 3, 2, device="meta")
+    ids = torch.tensor([[4, 4, 1]], device="meta")
+    grad = embedding_backward(grad_output, ids, num_rows=5, padding_idx=1)
+    assert grad.device.type == "meta" and tuple(grad.shape) == (5, 2)
+
+
+@pytest.mark.parametrize("batch_shape", [(), (3,), (2, 3)], ids=["unbatched", "3-d", "4-d"])
+def test_self_attention_backward_for_any_number_of_leading_dimensions(batch_shape: tuple) -> None:
+    """(..., seq, d) means any leading dims, not only (batch, heads): dQ, dK, dV equal autograd's through torch's softmax."""
+    from roberta_math.math.attention import self_attention_backward
+
+    torch.manual_seed(0)
+    seq_q, seq_k, d_k, d_v = 3, 5, 4, 2  # all different: a transposed wrong axis cannot go unnoticed
+    q = torch.randn(*batch_shape, seq_q, d_k, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(*batch_shape, seq_k, d_k, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(*batch_shape, seq_k, d_v, dtype=torch.float64, requires_grad=True)
+    grad_output = torch.randn(*batch_shape, seq_q, d_v, dtype=torch.float64)
+    weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(d_k), dim=-1)  # (..., seq_q, seq_k)
+    (weights @ v).backward(grad_output)
+    dq, dk, dv = self_attention_backward(grad_output, q.detach(), k.detach(), v.detach(), weights.detach())
+    torch.testing.assert_close(dq, q.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(dk, k.grad, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(dv, v.grad, rtol=1e-12, atol=1e-12)
+
+
+def test_encoder_layer_backward_paths_are_autograds_skip_and_branch_gradients(eps_half_pad_zero_model) -> None:
+    """record["paths"]: per layer (last first), dU_2, the FFN branch, dU_1 and the attention branch, from autograd.
+
+    U_1 and U_2 are the inputs of transformers' two LayerNorms of the layer (captured with hooks), X' the
+    first one's output, X the layer's input: the skip term is dU, the branch is dX' - dU_2 (FFN) and
+    dX - dU_1 (attention), each an autograd gradient.
+    """
+    import torch.nn.functional as F
+
+    from roberta_math.model.backward import gradients_from_scratch
+
+    model, ids, mask, labels = eps_half_pad_zero_model
+    saved: list[dict] = [{} for _ in model.roberta.encoder.layer]
+    handles = []
+    for i, layer in enumerate(model.roberta.encoder.layer):
+        def keep(key: str, i: int = i):
+            def hook(module, inputs, output=None):
+                t = inputs[0] if output is None else output
+                t.retain_grad()
+                saved[i][key] = t
+            return hook
+
+        handles.append(layer.attention.output.LayerNorm.register_forward_pre_hook(keep("U1")))
+        handles.append(layer.attention.output.LayerNorm.register_forward_hook(keep("X'")))
+        handles.append(layer.output.LayerNorm.register_forward_pre_hook(keep("U2")))
+    try:
+        out = model(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    finally:
+        for h in handles:
+            h.remove()
+    for h in out.hidden_states:
+        h.retain_grad()
+    F.cross_entropy(out.logits, labels).backward()
+    record: dict = {}
+    gradients_from_scratch(model, ids, mask, labels, record)
+    assert len(record["paths"]) == len(saved) == 2
+    for i, paths in zip(reversed(range(len(saved))), record["paths"]):
+        s, x = saved[i], out.hidden_states[i]  # x: the layer's input X
+        expected = {
+            "ffn_skip": s["U2"].grad,
+            "ffn_branch": s["X'"].grad - s["U2"].grad,
+            "attention_skip": s["U1"].grad,
+            "attention_branch": x.grad - s["U1"].grad,
+        }
+        assert sorted(paths) == sorted(expected)
+        for key, reference in expected.items():
+            assert paths[key] is not None, key
+            torch.testing.assert_close(paths[key], reference, rtol=1e-9, atol=1e-12, msg=f"layer {i} {key}")
+
+
+def test_gradients_from_scratch_use_an_attention_mask_other_than_the_pad_ids(eps_half_pad_zero_model) -> None:
+    """A caller's mask that hides a real token (not only the pads) is the one used: the gradients are autograd's."""
+    import torch.nn.functional as F
+
+    from roberta_math.model.backward import gradients_from_scratch
+
+    model, ids, mask, labels = eps_half_pad_zero_model
+    mask = mask.clone()
+    mask[0, 3] = 0  # hide the token 22 of the first sentence as well
+    model.zero_grad(set_to_none=True)
+    reference_loss = F.cross_entropy(model(input_ids=ids, attention_mask=mask).logits, labels)
+    reference_loss.backward()
+    loss, grads = gradients_from_scratch(model, ids, mask, labels)
+    torch.testing.assert_close(loss, reference_loss.detach(), rtol=1e-12, atol=1e-12)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(grads[name], p.grad, rtol=1e-9, atol=1e-12, msg=name)
+
+
+def _tiny_config(**overrides):
+    from transformers import RobertaConfig
+
+    settings = dict(vocab_size=30, hidden_size=8, num_hidden_layers=1, num_attention_heads=2,
+                    intermediate_size=16, max_position_embeddings=12, num_labels=3)
+    settings.update(overrides)
+    config = RobertaConfig(**settings)
+    config._attn_implementation = "eager"
+    return config
+
+
+def test_read_weights_of_a_plain_encoder_has_no_head_and_matches_transformers() -> None:
+    """A RobertaModel's state dict has no "roberta." prefix and no classifier: read as such, it encodes as transformers does."""
+    from transformers import RobertaModel
+
+    from roberta_math.model.forward import encode_from_scratch
+    from roberta_math.model.weights import read_weights
+
+    torch.manual_seed(0)
+    model = RobertaModel(_tiny_config(), add_pooling_layer=False).eval()
+    assert not any(k.startswith("roberta.") for k in model.state_dict())
+    weights = read_weights(model)
+    assert weights.head_dense is None and weights.head_out is None
+    ids = torch.tensor([[0, 7, 9, 2], [0, 5, 2, 1]])
+    hidden, _ = encode_from_scratch(weights, ids)
+    with torch.no_grad():
+        reference = model(input_ids=ids, attention_mask=ids.ne(1).long()).last_hidden_state
+    torch.testing.assert_close(hidden, reference, rtol=1e-5, atol=1e-5)
+
+
+def test_gradients_from_scratch_of_a_classifier_without_the_roberta_prefix() -> None:
+    """The same parameters under names without "roberta." (a module holding embeddings, encoder, classifier): autograd's gradients, those names."""
+    import torch.nn.functional as F
+    from transformers import RobertaForSequenceClassification
+
+    from roberta_math.model.backward import gradients_from_scratch
+
+    torch.manual_seed(0)
+    model = RobertaForSequenceClassification(_tiny_config()).double().eval()
+    bare = torch.nn.Module()
+    bare.embeddings, bare.encoder = model.roberta.embeddings, model.roberta.encoder
+    bare.classifier, bare.config = model.classifier, model.config
+    assert not any(k.startswith("roberta.") for k in bare.state_dict())
+    ids, labels = torch.tensor([[0, 7, 9, 2], [0, 5, 2, 1]]), torch.tensor([2, 0])
+    F.cross_entropy(model(input_ids=ids, attention_mask=ids.ne(1).long()).logits, labels).backward()
+    _, grads = gradients_from_scratch(bare, ids, ids.ne(1).long(), labels)
+    expected = {name.removeprefix("roberta."): p.grad for name, p in model.named_parameters()}
+    assert list(grads) == list(bare.state_dict()) and sorted(grads) == sorted(expected)
+    for name, reference in expected.items():
+        torch.testing.assert_close(grads[name], reference, rtol=1e-9, atol=1e-12, msg=name)
+
+
+def test_gradients_from_scratch_refuses_a_model_with_parameters_it_has_no_gradient_for() -> None:
+    """Extra parameters (here four) are refused with the one-line error naming the first three, not a KeyError."""
+    from transformers import RobertaForSequenceClassification
+
+    from roberta_math.model.backward import gradients_from_scratch
+
+    torch.manual_seed(0)
+    model = RobertaForSequenceClassification(_tiny_config()).eval()
+    model.extra = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2))  # 4 names no gradient is made for
+    ids = torch.tensor([[0, 7, 2]])
+    with pytest.raises(ValueError) as info:
+        gradients_from_scratch(model, ids, None, torch.tensor([1]))
+    assert str(info.value) == ("no from-scratch gradient for ['extra.0.weight', 'extra.0.bias', 'extra.1.weight']: "
+                               "is this a RobertaForSequenceClassification?")
