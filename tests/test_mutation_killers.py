@@ -114,6 +114,36 @@ def test_bpe_steps_stop_after_at_most_len_word_minus_one_merges(word: str, ranks
     assert steps[-1] == final == _reference_bpe(ranks, word)
 
 
+@pytest.mark.parametrize(
+    ("word", "ranks", "final"),
+    [
+        ("ab", {("a", "b"): 0}, ["ab"]),
+        ("abc", {("b", "c"): 0}, ["a", "bc"]),
+        ("abcd", {("c", "d"): 0}, ["a", "b", "cd"]),  # two symbols kept before the merge
+        ("abab", {("a", "b"): 0}, ["ab", "ab"]),  # two merges in one step
+    ],
+)
+def test_bpe_steps_on_a_short_word_end_within_a_second(word: str, ranks: dict, final: list[str]) -> None:
+    """One merge step walks the word once: a version whose index steps back (or stops advancing)
+    never leaves that walk, which ``islice`` cannot interrupt; a wall-clock alarm of 1 s does (a
+    correct call takes microseconds).
+    """
+    import signal
+    from itertools import islice
+
+    def too_slow(signum, frame):
+        raise TimeoutError(f"bpe_steps({word!r}) still running after 1 s: its index does not advance")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, 1.0)
+    try:
+        steps = list(islice(bpe_steps(word, ranks), len(word) + 1))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert steps[-1] == final == _reference_bpe(ranks, word)
+
+
 def test_merge_ranks_reads_both_merge_formats(tokenizer) -> None:
     ranks = merge_ranks(tokenizer)
     lines = (EMBEDDED / "merges.txt").read_text(encoding="utf-8").splitlines()[1:]  # skip "#version"
