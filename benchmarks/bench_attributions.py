@@ -13,15 +13,51 @@ so load from elsewhere falls on both alike), medians over ``--repeats``:
 2. The step's two big computations, ``faithfulness`` on the test sentences and
    ``head_ablation`` on the validation sentences, through a ``BatchRunner`` of 1 and of 2
    single-thread processes: wall-clock time, and whether the results are equal.
+3. The same two computations in 2 processes as ``BatchRunner`` runs them (workers keep freed
+   memory, :func:`~roberta_math.interpret.parallel.reuse_freed_memory`; results come back pickled
+   by value) against a runner without either (glibc's default ``malloc``; tensors sent back as
+   shared-memory file descriptors, multiprocessing's default): wall-clock time, the workers'
+   user and system CPU time, and whether the results are equal.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import resource
 import statistics
 import time
+from concurrent.futures import ProcessPoolExecutor
 
 import torch
+
+from roberta_math.interpret import parallel
+
+
+def _untuned_start(weights):  # the worker of an untuned runner: default malloc
+    global_weights = weights
+    torch.set_num_threads(1)
+    parallel._WEIGHTS = global_weights
+
+
+def _untuned_call(job):  # ... and results pickled by multiprocessing (tensors as file descriptors)
+    function, arguments = job
+    return function(parallel._WEIGHTS, *arguments)
+
+
+class _UntunedRunner(parallel.BatchRunner):
+    """A ``BatchRunner`` whose workers keep glibc's defaults and return tensors as multiprocessing sends them."""
+
+    def __enter__(self):
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_untuned_start, initargs=(self.weights,))
+        return self
+
+    def map(self, function, arguments):
+        return list(self._pool.map(_untuned_call, [(function, tuple(a)) for a in arguments]))
+
+    def imap(self, function, arguments):
+        return self._pool.map(_untuned_call, [(function, tuple(a)) for a in arguments])
 
 
 def _full_last_layer_logits(weights, ids, mask):  # every row of every layer, as the model's forward pass
@@ -94,6 +130,24 @@ def main() -> None:
     one, two = statistics.median(seconds[1]), statistics.median(seconds[2])
     print(f"faithfulness on {len(test)} test + head ablation on {len(rows)} validation sentences: 1 process {one:.1f} s, "
           f"2 processes {two:.1f} s (ratio {one / two:.2f}, process start included); equal results: {results[1] == results[2]}")
+
+    runners = {"tuned": parallel.BatchRunner, "untuned": _UntunedRunner}
+    measured: dict[str, list[tuple[float, float, float]]] = {k: [] for k in runners}
+    for _ in range(args.repeats):
+        for name, runner_class in runners.items():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers count once they are joined
+            t = time.perf_counter()
+            with runner_class(weights, workers=2) as runner:
+                r = faithfulness(weights, loaded.tokenizer, test, steps=8, max_tokens=loaded.max_tokens, runner=runner)
+                h = head_ablation(weights, rows, [s.label for s in validation], loaded.label_columns, runner=runner)
+            wall = time.perf_counter() - t
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            measured[name].append((wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime))
+            results[name] = (r, h)
+    med = {k: [statistics.median(v[i] for v in rows_) for i in range(3)] for k, rows_ in measured.items()}
+    print(f"2 processes, tuned: {med['tuned'][0]:.1f} s wall, workers {med['tuned'][1]:.1f} s user + {med['tuned'][2]:.1f} s system; "
+          f"untuned: {med['untuned'][0]:.1f} s wall, workers {med['untuned'][1]:.1f} s user + {med['untuned'][2]:.1f} s system "
+          f"(wall ratio {med['untuned'][0] / med['tuned'][0]:.2f}); equal results: {results['tuned'] == results['untuned']}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,10 @@ quadrature.
 
 from __future__ import annotations
 
+import platform
+import subprocess
+import sys
+
 import pytest
 import torch
 
@@ -284,18 +288,25 @@ def test_faithfulness_against_direct_model_calls(embedded):
     result = faithfulness(weights, tokenizer, texts, steps=16)
     assert result["sentences"] == len(texts)
     encoded = [tokenizer(t)["input_ids"] for t in texts]
-    for method in ("occlusion", "rollout"):
-        comp, suff = [], []
-        for ids in encoded:
-            _, scores = attribute_batch(weights, [ids], steps=16)
-            erased, kept = erase_and_keep(ids, top_k(scores[method][0], 0.2))
-            with torch.no_grad():
-                p = torch.softmax(model(torch.tensor([ids])).logits[0], -1)
-                c = int(p.argmax())
-                comp.append(float(p[c] - torch.softmax(model(torch.tensor([erased])).logits[0], -1)[c]))
-                suff.append(float(p[c] - torch.softmax(model(torch.tensor([kept])).logits[0], -1)[c]))
-        assert abs(result["comprehensiveness"][method]["20"] - sum(comp) / len(comp)) < 1e-5
-        assert abs(result["sufficiency"][method]["20"] - sum(suff) / len(suff)) < 1e-5
+    # p_c at a temperature: softmax(z / tau), the probability the model reports (issue 13's tau)
+    tempered = faithfulness(weights, tokenizer, texts, steps=16, temperature=2.5)
+    for tau, measured in ((1.0, result), (2.5, tempered)):
+        for method in ("occlusion", "rollout"):
+            comp, suff = [], []
+            for ids in encoded:
+                _, scores = attribute_batch(weights, [ids], steps=16)
+                erased, kept = erase_and_keep(ids, top_k(scores[method][0], 0.2))
+                with torch.no_grad():
+                    p = torch.softmax(model(torch.tensor([ids])).logits[0] / tau, -1)
+                    c = int(p.argmax())
+                    comp.append(float(p[c] - torch.softmax(model(torch.tensor([erased])).logits[0] / tau, -1)[c]))
+                    suff.append(float(p[c] - torch.softmax(model(torch.tensor([kept])).logits[0] / tau, -1)[c]))
+            assert abs(measured["comprehensiveness"][method]["20"] - sum(comp) / len(comp)) < 1e-5
+            assert abs(measured["sufficiency"][method]["20"] - sum(suff) / len(suff)) < 1e-5
+    assert tempered["temperature"] == 2.5
+    # the rankings and so the agreement do not depend on tau; the AOPCs do
+    assert tempered["kendall"] == result["kendall"]
+    assert abs(tempered["comprehensiveness"]["occlusion"]["aopc"] - result["comprehensiveness"]["occlusion"]["aopc"]) > 1e-3
     for kind in ("comprehensiveness", "sufficiency"):
         for method in METHODS:
             row = result[kind][method]
@@ -307,6 +318,48 @@ def test_faithfulness_against_direct_model_calls(embedded):
             assert tau[a][b] == pytest.approx(tau[b][a])
     # 16 Gauss-Legendre nodes: max error 0.025 on these sentences for the shipped model (8 gave 1.36)
     assert result["ig_completeness"]["max"] < 0.1
+
+
+@pytest.mark.parametrize("temperature", [0.0, -1.0, float("nan"), float("inf")])
+def test_probabilities_reject_a_temperature_that_is_not_positive_and_finite(temperature):
+    from roberta_math.interpret.examples import tiny_model
+    from roberta_math.interpret.faithfulness import probabilities
+
+    with pytest.raises(ValueError, match="temperature must be a positive finite number"):
+        probabilities(read_weights(tiny_model()), [[0, 5, 2]], temperature=temperature)
+
+
+_MMAPPED = """
+import ctypes, sys
+from roberta_math.interpret.parallel import reuse_freed_memory
+took = reuse_freed_memory() if sys.argv[1] == "tuned" else None
+
+class MallInfo2(ctypes.Structure):  # glibc's struct mallinfo2 (malloc.h): ten size_t counters
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                                                      "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+libc.mallinfo2.restype = MallInfo2
+before = libc.mallinfo2().hblks  # blocks served by mmap (each returned with munmap when freed)
+block = libc.malloc(16 << 20)  # an activation-sized block: 16 MiB, held while counting
+print(took, libc.mallinfo2().hblks - before)
+"""
+
+
+def test_workers_keep_freed_memory_on_glibc():
+    """With glibc, a 16 MiB block comes from the heap (kept for reuse when freed) instead of its own mmap."""
+    def mmapped(mode):
+        out = subprocess.run([sys.executable, "-c", _MMAPPED, mode], capture_output=True, text=True, check=True).stdout
+        took, count = out.split()
+        return took, int(count)
+
+    if not (sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"):
+        code = "from roberta_math.interpret.parallel import reuse_freed_memory as r; print(r())"
+        assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+        return
+    assert mmapped("untuned") == ("None", 1)  # glibc's default: above 128 KiB, a block of its own
+    assert mmapped("tuned") == ("True", 0)
 
 
 def test_top_k_and_erasure_by_hand():

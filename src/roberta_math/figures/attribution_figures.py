@@ -29,7 +29,7 @@ WORKERS = 2
 each runs one torch thread, so the figures are the same bytes whatever the count."""
 HUB_SAMPLE = 300
 """Test sentences (fixed seed) scored for a model other than the embedded one, whose size makes all 2,371 slow."""
-IG_STEPS = 8
+IG_STEPS = 16
 EXAMPLES: tuple[str, ...] = (
     "The movie was not bad at all.",
     "The acting was brilliant, but the plot made no sense.",
@@ -221,7 +221,7 @@ def _build_with(ctx: StepContext, loaded: Any, runner: Any) -> dict[str, bytes]:
     with tqdm(total=len(chosen), unit="sentence", desc="attributions", disable=not ctx.progress, file=sys.stderr, leave=False) as bar:
         result = faithfulness(read_weights(loaded.model), loaded.tokenizer, [s.text for s in chosen],
                               label_of_column=label_of_column, steps=IG_STEPS, max_tokens=loaded.max_tokens,
-                              seed=ctx.params.seed, progress=bar.update, runner=runner)
+                              seed=ctx.params.seed, temperature=loaded.temperature, progress=bar.update, runner=runner)
     ctx.count_forward(result["variants"] + len(chosen) * (IG_STEPS + 4))
     result["split"] = ctx.params.evaluation_split
     result["split_size"] = len(split)
@@ -232,7 +232,9 @@ def _build_with(ctx: StepContext, loaded: Any, runner: Any) -> dict[str, bytes]:
     best = max((m for m in comp if m != "random"), key=lambda m: comp[m]["aopc"])
     scope = (f"a fixed-seed sample of {len(chosen)} of the {len(split):,} test sentences (seed {ctx.params.seed})"
              if sampled else f"all {len(chosen):,} sentences of the test split")
-    note = (f"\nMeasured at build time on {scope}, for each sentence's predicted class; Integrated Gradients "
+    at = (f"with the probabilities softmax(z / τ) at the model's fitted temperature τ = {loaded.temperature:.4f}"
+          if loaded.temperature != 1.0 else "with the probabilities softmax(z) (this model has no fitted temperature)")
+    note = (f"\nMeasured at build time on {scope}, for each sentence's predicted class, {at}; Integrated Gradients "
             f"with {IG_STEPS} Gauss-Legendre steps from the `<mask>` baseline (mean completeness error "
             f"{result['ig_completeness']['mean']:.1e}, largest {result['ig_completeness']['max']:.1e}). "
             f"Most faithful by comprehensiveness AOPC: {NAMES[best]}, {comp[best]['aopc']:.3f} against "

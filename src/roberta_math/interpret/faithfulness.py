@@ -1,6 +1,7 @@
 r"""How faithful are the attributions? ERASER's comprehensiveness and sufficiency, rank agreement, a lexicon.
 
-For a sentence $x$ whose predicted class is $c$ with probability $p_c(x)$, and $\operatorname{top}_k(x)$
+For a sentence $x$ whose predicted class is $c$ with probability $p_c(x) = \operatorname{softmax}(z(x)/\tau)_c$
+(at the model's fitted temperature $\tau$, the probability every scorer reports), and $\operatorname{top}_k(x)$
 the $k$ per cent of its tokens (``<s>`` and ``</s>`` excluded, at least one) that a method ranks
 highest (DeYoung et al. 2020, ERASER, section 4):
 
@@ -65,16 +66,23 @@ def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[Tensor, Tensor]:
 
 
 @torch.no_grad()
-def _probability_chunk(weights: RobertaWeights, chunk: Sequence[Sequence[int]]) -> Tensor:
+def _probability_chunk(weights: RobertaWeights, chunk: Sequence[Sequence[int]], temperature: float = 1.0) -> Tensor:
     ids, mask = _pad(chunk, weights.padding_idx)
-    return torch.softmax(logits_from_embeddings(weights, ids, input_embeddings(weights, ids), mask), dim=-1)
+    logits = logits_from_embeddings(weights, ids, input_embeddings(weights, ids), mask)  # (batch, C)
+    return torch.softmax(logits / temperature, dim=-1)
 
 
 @torch.no_grad()
 def probabilities(
-    weights: RobertaWeights, rows: Sequence[Sequence[int]], batch_size: int = 256, runner: BatchRunner | None = None
+    weights: RobertaWeights,
+    rows: Sequence[Sequence[int]],
+    batch_size: int = 256,
+    runner: BatchRunner | None = None,
+    temperature: float = 1.0,
 ) -> Tensor:
-    r"""$\operatorname{softmax}(z)$ of each id list (any lengths), ``(len(rows), num_labels)``, from the from-scratch forward pass.
+    r"""$\operatorname{softmax}(z / \tau)$ of each id list (any lengths), ``(len(rows), num_labels)``, from the from-scratch forward pass.
+
+    $\tau$ is ``temperature`` (a finite number $> 0$, else ``ValueError``; 1 leaves the logits as they are).
 
     >>> from roberta_math.interpret.examples import tiny_model
     >>> from roberta_math.model.weights import read_weights
@@ -82,8 +90,10 @@ def probabilities(
     >>> p.shape, torch.allclose(p.sum(-1), torch.ones(2))
     (torch.Size([2, 3]), True)
     """
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))  # similar lengths together: less padding
-    chunks = [([rows[i] for i in order[start:start + batch_size]],) for start in range(0, len(rows), batch_size)]
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a positive finite number, got {temperature}")
+    order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))  # similar lengths together, longest first
+    chunks = [([rows[i] for i in order[start:start + batch_size]], temperature) for start in range(0, len(rows), batch_size)]
     out = runner.map(_probability_chunk, chunks) if runner is not None else [_probability_chunk(weights, *c) for c in chunks]
     probs = torch.cat(out) if out else torch.zeros(0, weights.head_out.weight.shape[0])  # type: ignore[union-attr]
     result = torch.empty_like(probs)
@@ -122,7 +132,7 @@ def attribute_batch(
         "gradient": grads.gradient.norm(dim=-1),
     }
     ig = integrated_gradients(weights, ids, target, baseline_id=mask_id, steps=steps, attention_mask=mask,
-                              chunk=max(256, ids.shape[0]))
+                              chunk=ids.shape[0])  # one path point per pass: smaller tensors, about 10 % faster
     scores["ig"] = ig.attributions
     with torch.no_grad():
         _, attentions = encode_from_scratch(weights, ids, mask)
@@ -214,12 +224,15 @@ def faithfulness(
     batch_size: int = 64,
     max_tokens: int = 128,
     seed: int = 0,
+    temperature: float = 1.0,
     progress: Callable[[int], None] | None = None,
     runner: BatchRunner | None = None,
 ) -> dict[str, Any]:
     """Comprehensiveness, sufficiency, AOPC, Kendall's tau and lexicon correlations over ``texts`` (see the module's equations).
 
     - ``label_of_column``: the class name of each logit column (to orient scores for the lexicon).
+    - ``temperature``: the model's softmax temperature $\tau$ (``LoadedModel.temperature``), so that
+      $p_c$ is the probability the model reports; the rankings do not depend on it, the AOPCs do.
     - ``progress``: called with the number of sentences done after each batch.
     - ``runner``: a :class:`~roberta_math.interpret.parallel.BatchRunner` of the same weights to
       spread the batches over processes (the result is the same as without one).
@@ -250,6 +263,9 @@ def faithfulness(
     order = sorted(range(len(encoded)), key=lambda i: (len(encoded[i]), i))  # batches of similar lengths
     batches = [order[start:start + batch_size] for start in range(0, len(order), batch_size)]
     jobs = [([encoded[i] for i in chosen], steps, mask_id, seed + k * batch_size) for k, chosen in enumerate(batches)]
+    # The longest sentences first: their batches cost most (occlusion grows as n^2 per sentence), and
+    # a long one left for last would keep one worker busy while the others wait. Same results.
+    batches, jobs = batches[::-1], jobs[::-1]
     done = runner.imap(_attribute_job, jobs) if runner is not None else (_attribute_job(weights, *job) for job in jobs)
     for chosen, (target, scores) in zip(batches, done):
         for j, i in enumerate(chosen):
@@ -271,10 +287,10 @@ def faithfulness(
                 kept_keys.append(variants.setdefault(tuple(kept), len(variants)))
             plan[m, "comp", fraction] = list(enumerate(erased_keys))
             plan[m, "suff", fraction] = list(enumerate(kept_keys))
-    full = probabilities(weights, encoded, runner=runner)  # (N, C)
-    probs = probabilities(weights, list(variants), runner=runner)  # (V, C)
+    full = probabilities(weights, encoded, runner=runner, temperature=temperature)  # (N, C)
+    probs = probabilities(weights, list(variants), runner=runner, temperature=temperature)  # (V, C)
     p_full = full[torch.arange(len(encoded)), torch.tensor(targets)]  # (N,)
-    result: dict[str, Any] = {"sentences": len(encoded), "steps": steps, "variants": len(variants),
+    result: dict[str, Any] = {"sentences": len(encoded), "steps": steps, "variants": len(variants), "temperature": temperature,
                               "comprehensiveness": {}, "sufficiency": {}}
     for m in METHODS:
         for kind, name in (("comp", "comprehensiveness"), ("suff", "sufficiency")):

@@ -130,7 +130,7 @@ def head_ablation(
     (2, 2, ['accuracy', 'macro_f1'])
     """
     layers, heads = len(weights.layers), weights.num_heads
-    order = sorted(range(len(rows)), key=lambda i: len(rows[i]))  # similar lengths together: less padding
+    order = sorted(range(len(rows)), key=lambda i: -len(rows[i]))  # similar lengths together, longest (costliest) first
     chunks = [order[start:start + batch_size] for start in range(0, len(rows), batch_size)]
     jobs = [([rows[i] for i in chunk],) for chunk in chunks]
     done = runner.map(_batch_probabilities, jobs) if runner is not None else [_batch_probabilities(weights, *j) for j in jobs]
