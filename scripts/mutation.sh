@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation testing of the math core with mutmut (configuration: [tool.mutmut] in pyproject.toml).
-# Not part of the default test command: about an hour on 2 busy cores.
+# Not part of the default test command: 53 minutes for all 1697 mutants, one at a time, on 2 shared cores.
 #
 #   bash scripts/mutation.sh [MUTANT_NAME ...]
 #
