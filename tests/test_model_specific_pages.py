@@ -144,7 +144,7 @@ def _sentences_of_blocks() -> dict[str, list[str]]:
 
 # The pages that state what a model does: built with the other model, the rest left out.
 BUILT_PAGES = ("index.md", "further-exploration.md", "roberta-vs-vader.md", "attention-visualization.md",
-               "explorer.md", "fine-tuning.md", "behaviour.md")
+               "explorer.md", "fine-tuning.md", "behaviour.md", "attributions.md")
 
 
 def _child_config(site: Path) -> str:
