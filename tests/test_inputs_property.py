@@ -16,6 +16,7 @@ the code under test. The properties:
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -47,9 +48,14 @@ def rows_written(draw, *, no_breaks: bool, no_tabs: bool = False):
     return draw(st.lists(row, min_size=0, max_size=15))
 
 
+def visible(text: str) -> bool:
+    # Unicode's general categories: controls (Cc), format characters (Cf) and separators (Zs, Zl, Zp) show nothing.
+    return any(unicodedata.category(c) not in ("Cc", "Cf", "Zs", "Zl", "Zp") for c in text)
+
+
 def expected(rows, labelled: bool = True):
-    """Texts that should be scored: the rows with a non-blank text (the readers' documented rule)."""
-    return [(text, LABELS.index(label) if labelled else None) for text, label in (r for r in rows if r is not None) if text.strip()]
+    """Texts that should be scored: the rows with a visible character (the readers' documented rule)."""
+    return [(text, LABELS.index(label) if labelled else None) for text, label in (r for r in rows if r is not None) if visible(text)]
 
 
 def finish(lines: list[str], ending: str, final_newline: bool, bom: bool) -> bytes:

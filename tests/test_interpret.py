@@ -495,3 +495,40 @@ def test_two_worker_processes_give_the_same_numbers_as_one(embedded):
             parallel_ablation = head_ablation(weights, rows, [2, 0, 1, 0, 2, 1], batch_size=2, runner=runner)
     assert parallel == serial
     assert parallel_ablation == serial_ablation
+
+
+@pytest.mark.parametrize(("given", "name"), [("2", "positive"), ("0", "negative"), ("1", "neutral"),
+                                             ("Positive", "positive"), (" NEGATIVE ", "negative")])
+def test_explain_label_takes_the_spellings_data_files_take(capsys, given, name):
+    """``--label`` reads a class as evaluate's data files do: a name in any case, or 0/1/2 (LABELS order)."""
+    import json
+
+    from roberta_math.cli import main
+    from roberta_math.interpret.explain import explain
+    from roberta_math.model.loading import load_model
+
+    assert main(["explain", "good", "--label", given, "--method", "gradient", "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["label"] == name
+    direct = explain("good", load_model("embedded"), "gradient", label=name)
+    assert printed["scores"] == pytest.approx(direct.scores, abs=1e-6)
+
+
+@pytest.mark.parametrize("given", ["3", "-1", "happy", "", "0.0"])
+def test_explain_unknown_label_names_every_spelling(capsys, given):
+    from roberta_math.cli import main
+
+    assert main(["explain", "fine", "--label", given]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert f"unknown label {given!r}" in err and "negative/neutral/positive or 0/1/2" in err
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\x07 \ufeff"])
+def test_explain_text_with_no_visible_character_is_refused_like_an_empty_one(capsys, text):
+    from roberta_math.cli import main
+
+    assert main(["explain", text]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "nothing to explain" in err and "no visible characters" in err

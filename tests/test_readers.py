@@ -210,3 +210,43 @@ def test_streamed_json_equals_one_json_dump(tmp_path: Path, capsys: pytest.Captu
     assert out == json.dumps(items, ensure_ascii=False, indent=2) + "\n"
     assert main(["predict", *texts, "--json"]) == 0  # the same scores as when given as arguments
     assert json.loads(capsys.readouterr().out) == items
+
+
+# --------------------------------------------------------------------------- texts with no visible character
+
+# Characters of the Unicode categories Cc (controls), Cf (format), Zs, Zl, Zp (separators):
+# a text made only of them shows nothing and is skipped like an empty one, its reason naming them.
+ZWSP, WORD_JOINER, BOM, NBSP, BELL = "\u200b", "\u2060", "\ufeff", "\u00a0", "\x07"
+
+
+def test_txt_lines_with_no_visible_character_are_skipped_and_named(tmp_path: Path) -> None:
+    lines = ["good day", ZWSP * 2, BELL, "bad day", f" {BOM}{ZWSP}", f"good{ZWSP}day", f"{NBSP}\u2029", "\x1f\x1c"]
+    path = write(tmp_path, "h.txt", "\n".join(lines).encode() + b"\n")
+    rows = read_rows(path)
+    assert [(r.line, r.text) for r in rows.rows] == [(1, "good day"), (4, "bad day"), (6, f"good{ZWSP}day")]
+    assert rows.skipped == [
+        (2, "no visible characters (U+200B)"),
+        (3, "no visible characters (U+0007)"),
+        (5, "no visible characters (U+FEFF, U+200B)"),  # the space is not listed: it is ordinary whitespace
+        (7, "empty text"),  # whitespace only (U+00A0, U+2029): the reason stays "empty text"
+        (8, "empty text"),
+    ]
+    assert len(rows.rows) + len(rows.skipped) == len(lines)
+
+
+def test_csv_tsv_jsonl_texts_and_labels_with_no_visible_character(tmp_path: Path) -> None:
+    csv_path = write(tmp_path, "h.csv", f"text,label\n{ZWSP},positive\nfine,{WORD_JOINER}\nok,0\n".encode())
+    rows = read_rows(csv_path, label_column="label")
+    assert [(r.line, r.text, r.label) for r in rows.rows] == [(4, "ok", 0)]
+    assert rows.skipped == [(2, "no visible characters (U+200B)"), (3, "no label")]
+    tsv_path = write(tmp_path, "h.tsv", f"text\n{BELL}{ZWSP}\nfine\n".encode())
+    assert read_rows(tsv_path).skipped == [(2, "no visible characters (U+0007, U+200B)")]
+    jsonl = "\n".join([json.dumps({"text": WORD_JOINER}), ZWSP, json.dumps({"text": "fine"})]) + "\n"
+    items = list(iter_rows(write(tmp_path, "h.jsonl", jsonl.encode())))
+    assert items == [Skipped(1, "no visible characters (U+2060)"), Skipped(2, "no visible characters (U+200B)"), Row(3, "fine")]
+
+
+def test_long_list_of_invisible_characters_is_cut(tmp_path: Path) -> None:
+    text = "".join(chr(c) for c in (0x200B, 0x200C, 0x200D, 0x2060, 0x07, 0x200B))
+    rows = read_rows(write(tmp_path, "many.txt", (text + "\nfine\n").encode()))
+    assert rows.skipped == [(1, "no visible characters (U+200B, U+200C, U+200D, U+2060, ...)")]

@@ -16,7 +16,8 @@ The rules that keep rows from being lost or altered:
 
 * **Accounting.** Every row of the file (a line; a record for CSV, whose quoted fields may
   span lines; the header excluded) is either scored or reported skipped with its line
-  number and the reason (an empty row, no text, no label, a line that is not JSON):
+  number and the reason (an empty row, no text, no label, a line that is not JSON, a text
+  with no visible character, see :func:`blank_reason`):
   ``len(rows) + len(skipped)`` always equals the number of rows in the file.
 * **Line endings.** LF, CRLF and CR (old Mac OS) are all read, and LF and CRLF may mix
   (a file edited on two systems). A bare CR in a file whose other lines end in LF or
@@ -39,13 +40,14 @@ import io
 import json
 import re
 import sys
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TextIO
 
 from roberta_math.errors import UserError
-from roberta_math.labels import LABELS
+from roberta_math.labels import LABEL_SPELLINGS, parse_label
 
 FORMATS = ("txt", "csv", "tsv", "jsonl")
 
@@ -127,23 +129,28 @@ def decode_utf8(data: bytes, name: str) -> str:
         ) from None
 
 
-def parse_label(value: object) -> int | None:
-    """Class index of a label given as a name (any case) or as 0/1/2; ``None`` if it is neither.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+"""Unicode general categories whose characters show nothing: controls (U+0007 BELL), format
+characters (U+200B ZERO WIDTH SPACE, U+FEFF), and the space, line and paragraph separators."""
 
-    >>> parse_label("Positive"), parse_label("0"), parse_label(2), parse_label("great")
-    (2, 0, 2, None)
+
+def blank_reason(text: str) -> str | None:
+    """Why ``text`` counts as empty, or ``None`` when it has a visible character.
+
+    A text is empty when every character is in :data:`INVISIBLE_CATEGORIES`: ``"empty text"``
+    when it is whitespace only, else ``"no visible characters (U+....)"`` naming the other
+    characters it holds (the first four, in order). A visible character anywhere makes it a text.
+
+    >>> blank_reason("good" + chr(0x200B) + "day") is None, blank_reason(" \\t"), blank_reason(chr(0x200B) + " " + chr(7))
+    (True, 'empty text', 'no visible characters (U+200B, U+0007)')
     """
-    if isinstance(value, bool):
+    if any(unicodedata.category(char) not in INVISIBLE_CATEGORIES for char in text):
         return None
-    if isinstance(value, int):
-        return value if 0 <= value < len(LABELS) else None
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in LABELS:
-            return LABELS.index(text)
-        if text in {"0", "1", "2"}:
-            return int(text)
-    return None
+    shown = list(dict.fromkeys(char for char in text if not char.isspace()))  # distinct, in order
+    if not shown:
+        return "empty text"
+    codes = ", ".join(f"U+{ord(char):04X}" for char in shown[:4])
+    return f"no visible characters ({codes}{', ...' if len(shown) > 4 else ''})"
 
 
 def _ending(line: str) -> str:
@@ -209,18 +216,21 @@ def _open_text(source: str, stdin: TextIO | IO[bytes] | None) -> TextIO:
 
 
 def _finish_row(name: str, line: int, text: object, label: object, want_label: bool, label_column: str) -> Row | Skipped:
-    if text is None or (isinstance(text, str) and not text.strip()):
+    if text is None:
         return Skipped(line, "empty text")
     if not isinstance(text, str):
         return Skipped(line, f"text is a {type(text).__name__}, not a string")
+    blank = blank_reason(text)
+    if blank is not None:
+        return Skipped(line, blank)
     index = None
     if want_label:
-        if label is None or (isinstance(label, str) and not label.strip()):
+        if label is None or (isinstance(label, str) and blank_reason(label) is not None):
             return Skipped(line, "no label")
         index = parse_label(label)
         if index is None:
             raise UserError(
-                f"{name}, line {line}: unknown label {label!r} in column {label_column!r}: use negative/neutral/positive or 0/1/2"
+                f"{name}, line {line}: unknown label {label!r} in column {label_column!r}: use {LABEL_SPELLINGS}"
             )
     return Row(line, text, index)
 
@@ -320,8 +330,9 @@ def _jsonl_rows(lines: _PhysicalLines, text_column: str, label_column: str | Non
     objects = 0
     keyed = {text_column: 0, label_column or "": 0}
     for number, raw in _text_lines(lines):
-        if not raw.strip():
-            yield Skipped(number, "empty row")
+        blank = blank_reason(raw)
+        if blank is not None:  # nothing but whitespace, or invisible characters that are not JSON either
+            yield Skipped(number, "empty row" if blank == "empty text" else blank)
             continue
         try:
             record = json.loads(raw)

@@ -8,13 +8,15 @@ import json
 from roberta_math.cli import Subcommand
 from roberta_math.errors import UserError
 from roberta_math.interpret.explain import METHODS
+from roberta_math.labels import LABEL_SPELLINGS, LABELS, parse_label
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("text", help="the sentence to explain")
     parser.add_argument("--method", default="ig", choices=list(METHODS),
                         help="attribution method (default: ig, Integrated Gradients from <mask>)")
-    parser.add_argument("--label", help="explain this class instead of the predicted one")
+    parser.add_argument("--label", help="explain this class instead of the predicted one: negative, neutral, positive "
+                        "(any case) or 0, 1, 2, as in evaluate's data files")
     parser.add_argument("--steps", type=int, default=50, help="Integrated Gradients steps N_IG (default: 50)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
@@ -49,14 +51,33 @@ def format_explanation(result: dict) -> str:
     return "\n".join(lines)
 
 
+def _label_name(given: str | None) -> str | None:
+    """``--label`` as a class name, read as data files read labels (:func:`~roberta_math.labels.parse_label`).
+
+    >>> _label_name("2"), _label_name(" Negative"), _label_name(None)
+    ('positive', 'negative', None)
+    """
+    if given is None:
+        return None
+    index = parse_label(given)
+    if index is None:
+        raise UserError(f"unknown label {given!r}: use {LABEL_SPELLINGS}")
+    return LABELS[index]
+
+
 def _run(args: argparse.Namespace) -> int:
+    from roberta_math.data.readers import blank_reason
     from roberta_math.interpret.explain import explain
     from roberta_math.model.loading import load_model
 
     if args.steps < 1:
         raise UserError(f"--steps must be at least 1, got {args.steps}")
+    blank = blank_reason(args.text)
+    if blank is not None and blank != "empty text":  # an empty text: explain() says "nothing to explain"
+        raise UserError(f"nothing to explain: the text has {blank}; give some words")
+    label = _label_name(args.label)
     loaded = load_model(args.model)
-    result = explain(args.text, loaded, args.method, label=args.label, steps=args.steps).as_dict()
+    result = explain(args.text, loaded, args.method, label=label, steps=args.steps).as_dict()
     print(json.dumps(result, ensure_ascii=False) if args.json else format_explanation(result))
     return 0
 
