@@ -451,3 +451,73 @@ def test_output_that_cannot_be_written_is_one_line_exit_1() -> None:
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and "No space left on device" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+# --------------------------------------------------------------------------- options that do not apply, invisible texts
+
+
+@pytest.mark.parametrize("extra", [["--text-column", "foo"], ["--text-column", "text"], ["--format", "txt", "--text-column", "x"]])
+def test_text_column_with_a_txt_input_is_an_error(capsys, model_dir, tmp_path, extra) -> None:
+    path = tmp_path / "h2.csv" if "--format" in extra else tmp_path / "h2.txt"
+    path.write_text("text\ngood day\n", encoding="utf-8")
+    status, out, err = run(capsys, "predict", "--model", str(model_dir), "--input", str(path), *extra)
+    assert_one_line_error(status, err, "--text-column", "one text per line", ".csv, .tsv or .jsonl")
+    assert out == ""
+
+
+def test_text_column_on_stdin_says_to_pass_a_format(capsys, model_dir, monkeypatch) -> None:
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"sentence\nhello\n"), encoding="utf-8"))
+    status, _, err = run(capsys, "predict", "--model", str(model_dir), "--input", "-", "--text-column", "sentence")
+    assert_one_line_error(status, err, "stdin", "--text-column", "--format csv, tsv or jsonl")
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"sentence\nhello\n"), encoding="utf-8"))
+    status, out, err = run(capsys, "predict", "--model", str(model_dir), "--input", "-", "--format", "csv",
+                           "--text-column", "sentence", "--json", "--no-progress")
+    assert status == 0, err
+    assert predicted_texts(out) == ["hello"]
+
+
+def test_file_options_with_text_arguments_are_an_error(capsys, model_dir) -> None:
+    for option in (["--text-column", "foo"], ["--format", "csv"]):
+        status, out, err = run(capsys, "predict", "--model", str(model_dir), "good day", *option)
+        assert_one_line_error(status, err, option[0], "--input")
+        assert out == ""
+
+
+def test_txt_default_text_column_still_works(capsys, model_dir, tmp_path) -> None:
+    path = tmp_path / "plain.txt"
+    path.write_text("text\ngood day\n", encoding="utf-8")
+    status, out, err = run(capsys, "predict", "--model", str(model_dir), "--input", str(path), "--json", "--no-progress")
+    assert status == 0, err
+    assert predicted_texts(out) == ["text", "good day"]  # a .txt file has no header: its first line is a text
+
+
+def test_evaluate_with_a_txt_file_and_text_column_is_one_line(capsys, model_dir, tmp_path) -> None:
+    path = tmp_path / "plain.txt"
+    path.write_text("good day\n", encoding="utf-8")
+    for extra in ([], ["--text-column", "foo"], ["--label-column", "y"]):
+        status, _, err = run(capsys, "evaluate", "--model", str(model_dir), "--data", str(path), *extra)
+        assert_one_line_error(status, err, "plain text", "CSV, TSV or JSONL")
+
+
+def test_txt_lines_with_no_visible_character_are_skipped(capsys, model_dir, tmp_path) -> None:
+    path = tmp_path / "h2.txt"
+    path.write_text("good day\n\u200b\u200b\n\x07\nbad day\ngood\u200bday\n", encoding="utf-8")
+    status, out, err = run(capsys, "predict", "--model", str(model_dir), "--input", str(path), "--json", "--no-progress")
+    assert status == 0, err
+    assert predicted_texts(out) == ["good day", "bad day", "good\u200bday"]
+    assert f"{path}, line 2: no visible characters (U+200B), skipped" in err
+    assert f"{path}, line 3: no visible characters (U+0007), skipped" in err
+    assert "line 1:" not in err and "line 4:" not in err and "line 5:" not in err
+
+
+@pytest.mark.parametrize(("texts", "shown"), [(["\u200b"], "U+200B"), (["fine", "\x07"], "U+0007"), (["\ufeff \u2060"], "U+FEFF, U+2060")])
+def test_invisible_text_argument_is_an_error_like_an_empty_one(capsys, model_dir, texts, shown) -> None:
+    status, out, err = run(capsys, "predict", "--model", str(model_dir), *texts)
+    assert_one_line_error(status, err, f"text argument {len(texts)} has no visible characters ({shown})", "give some words")
+    assert out == ""
+
+
+def test_text_argument_with_a_zero_width_space_and_words_is_scored(capsys, model_dir) -> None:
+    status, out, err = run(capsys, "predict", "--model", str(model_dir), "--json", "good\u200bday")
+    assert status == 0, err
+    assert predicted_texts(out) == ["good\u200bday"]

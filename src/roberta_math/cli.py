@@ -15,9 +15,12 @@ Input files for ``predict --input`` and ``evaluate --data`` (``-`` reads stdin):
 * ``.csv`` / ``.tsv``: a header row naming a ``text`` column (and ``label`` for evaluate);
 * ``.jsonl``: one JSON object per line with those keys.
 
-They must be UTF-8 (a bad byte is reported with its line). Empty rows are reported on
-stderr by line number and skipped; every other row is still scored; an ambiguous row is
-an error naming its line. The readers and their rules are :mod:`roberta_math.data.readers`.
+They must be UTF-8 (a bad byte is reported with its line). Empty rows, and texts with no
+visible character (only whitespace, controls, or format characters such as U+200B), are
+reported on stderr by line number and skipped; every other row is still scored; an
+ambiguous row is an error naming its line. ``--text-column`` is for .csv, .tsv and .jsonl
+files: given with a plain-text input, or with texts as arguments, it is an error.
+The readers and their rules are :mod:`roberta_math.data.readers`.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ from roberta_math.data.readers import (  # noqa: E402, F401
     Row,
     Rows,
     Skipped,
+    blank_reason,
     decode_utf8,
     file_format,
     iter_rows,
@@ -228,10 +232,29 @@ def _load(args: argparse.Namespace):
 
 def _add_file_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, help="file format (default: from the suffix; .txt = one text per line)")
-    parser.add_argument("--text-column", default="text", help="column (or JSON key) holding the text (default: text)")
+    parser.add_argument("--text-column", help="column (or JSON key) holding the text in a .csv, .tsv or .jsonl file "
+                        "(default: text; a .txt file has one text per line and no columns)")
     parser.add_argument("--batch-size", type=int, default=64, help="texts per forward pass (default: 64)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _text_column(args: argparse.Namespace, source: str | None) -> str:
+    """``--text-column``, or its default ``text``; an error when given for input that has no columns."""
+    if args.text_column is None:
+        return "text"
+    if source is None:
+        raise UserError("--text-column applies to --input files (.csv, .tsv or .jsonl), not to texts given as arguments: drop it")
+    if (args.format or ("txt" if source == "-" else file_format(source))) != "txt":
+        return args.text_column
+    name = "stdin" if source == "-" else source
+    if args.format:  # --format txt
+        what, fix = f"{name} is read as plain text (--format txt)", "give a .csv, .tsv or .jsonl file and its --format"
+    elif source == "-":
+        what, fix = "stdin is read as plain text", "give a .csv, .tsv or .jsonl file with --format csv, tsv or jsonl"
+    else:
+        what, fix = f"{name} is plain text", "use a .csv, .tsv or .jsonl file"
+    raise UserError(f"{what}, one text per line with no columns, so --text-column does not apply: drop it, or {fix}")
 
 
 def _predict_arguments(parser: argparse.ArgumentParser) -> None:
@@ -250,9 +273,14 @@ def run_predict(args: argparse.Namespace) -> int:
         return _predict_file(args)
     if not args.texts:
         raise UserError(f"nothing to classify: give texts, e.g. {PROG} predict \"I loved it\", or --input FILE")
+    _text_column(args, None)
+    if args.format:
+        raise UserError("--format applies to --input files, not to texts given as arguments: drop it")
     for position, text in enumerate(args.texts, start=1):
-        if not text.strip():
-            raise UserError(f"text argument {position} is empty: give some words, e.g. {PROG} predict \"I loved it\"")
+        blank = blank_reason(text)  # None, "empty text", or "no visible characters (U+200B)"
+        if blank is not None:
+            what = "is empty" if blank == "empty text" else f"has {blank}"
+            raise UserError(f"text argument {position} {what}: give some words, e.g. {PROG} predict \"I loved it\"")
     texts = list(args.texts)
     loaded = _load(args)
     probabilities = score_texts(texts, loaded, batch_size=args.batch_size, progress=False)
@@ -265,7 +293,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def _predict_file(args: argparse.Namespace) -> int:
     # Two passes over the file: check every row (errors before any output), then score and print chunk by chunk.
-    with _opened_input(args.input, text_column=args.text_column, forced_format=args.format) as data:
+    with _opened_input(args.input, text_column=_text_column(args, args.input), forced_format=args.format) as data:
         data.check()
         loaded = _load(args)
         print("[" if args.json else _table_header(loaded.labels))
@@ -294,7 +322,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
     from roberta_math.evaluation.metrics import classification_metrics
 
-    with _opened_input(args.data, text_column=args.text_column, label_column=args.label_column,
+    # A .txt file has no labels: the readers say so, whether or not --text-column was given.
+    with _opened_input(args.data, text_column="text" if args.text_column is None else args.text_column, label_column=args.label_column,
                        forced_format=args.format) as data:
         data.check()
         name = data.name
