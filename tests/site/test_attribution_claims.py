@@ -10,7 +10,6 @@ fails this test instead of leaving the words behind.
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -76,14 +75,23 @@ def test_head_ablation_statements(built):
     _require_block(built)
     ablation = built["ablation"]
     full = ablation["full"]
-    n = ablation["sentences"]
-    standard_error = math.sqrt(full["accuracy"] * (1 - full["accuracy"]) / n)  # of an accuracy on n sentences
     moves = [abs(h[k] - full[k]) for layer in ablation["masked"] for h in layer for k in ("accuracy", "macro_f1")]
-    assert max(moves) <= 0.02  # "by at most two hundredths"
-    assert max(abs(h["accuracy"] - full["accuracy"]) for layer in ablation["masked"] for h in layer) <= 2 * standard_error
+    assert max(moves) <= 0.02  # "accuracy and macro-F1 by at most two hundredths"
     alone_cost = []
     for masked, alone in zip(ablation["masked"], ablation["alone"]):
         worst_single_mask = max(full["macro_f1"] - h["macro_f1"] for h in masked)
         assert min(full["macro_f1"] - h["macro_f1"] for h in alone) > worst_single_mask
         alone_cost.append(sum(full["macro_f1"] - h["macro_f1"] for h in alone) / len(alone))
-    assert alone_cost[0] > alone_cost[1]  # "more in the first layer than in the second"
+    assert alone_cost[0] > alone_cost[1]  # "on average more in the first layer than in the second"
+
+
+def test_the_negation_example(built, site_dir):
+    _require_block(built)
+    examples = json.loads((site_dir / "figures" / "attributions.json").read_text(encoding="utf-8"))["examples"]
+    rows = [e for e in examples if e["text"] == "The movie was not bad at all."]
+    assert {e["method"] for e in rows} >= set(SIGNED)
+    for e in rows:
+        assert e["label"] == "negative"  # "is predicted negative"
+        if e["method"] in SIGNED:  # "give their largest score to ' movie', not to ' bad'"
+            content = list(zip(e["tokens"][1:-1], e["scores"][1:-1]))
+            assert max(content, key=lambda ts: abs(ts[1]))[0] == " movie"

@@ -13,11 +13,13 @@ $$\begin{aligned}
 \end{aligned}$$
 
 and the gradient $\Gamma = \partial z_c / \partial \mathcal{E}$ (an $n \times d$ matrix, row $t$ for token $t$) is
-one backward pass started from $\mathrm{d}z = \mathbf{1}_c$, the one-hot row of class $c$:
+one backward pass started from $\mathrm{d}z = e_c$, the one-hot row of class $c$:
 :func:`~roberta_math.math.head.classification_head_backward`, then
 :func:`~roberta_math.math.encoder.encoder_layer_backward` from layer $L$ down to 1, then
 :func:`~roberta_math.math.embeddings.layer_norm_backward` (the sum's gradient is copied to $\mathcal{E}$
-unchanged). Two per-token scores follow (Simonyan et al. 2014, section 3; Shrikumar et al. 2016):
+unchanged). Two per-token scores follow (after Simonyan et al. 2014, section 3, who take the largest
+$|\Gamma_{ta}|$ over the channels of a pixel where we take the L2 norm over the $d$ components; and
+Shrikumar et al. 2016):
 
 $$\begin{gathered}
 \chi^\text{grad}_t = \lVert \Gamma_t \rVert_2, \\
@@ -215,7 +217,7 @@ def logit_gradient(
     r"""$\Gamma = \partial z_c / \partial \mathcal{E}$, one backward pass of :mod:`roberta_math.math`'s vector-Jacobian products.
 
     $$\begin{gathered}
-        \mathrm{d}z = \mathbf{1}_c \;\to\; \operatorname{Head}^\top \;\to\; \operatorname{EncoderLayer}_L^\top \\
+        \mathrm{d}z = e_c \;\to\; \operatorname{Head}^\top \;\to\; \operatorname{EncoderLayer}_L^\top \\
         \;\to\; \cdots \;\to\; \operatorname{EncoderLayer}_1^\top \\
         \;\to\; \operatorname{LayerNorm}^\top = \Gamma
         \end{gathered}$$

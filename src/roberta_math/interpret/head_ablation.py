@@ -1,11 +1,11 @@
 r"""Head ablation (Michel, Levy and Neubig 2019): the classifier's accuracy with attention heads masked out.
 
-Multi-head attention concatenates the heads' outputs and projects them,
-$\operatorname{MHA}(X) = [O^{[1]}, \ldots, O^{[H]}]\, W_O^\top + b_O$, so head $h$ reaches the
-layer's output only through the columns $(h-1) d_h + 1, \ldots, h\, d_h$ of $W_O$:
+Multi-head attention concatenates the heads' outputs into $G = [G^{[1]}, \ldots, G^{[H]}]$ and projects
+them, $\operatorname{MHA}(X) = G\, W_O^\top + b_O$, so head $h$ reaches the layer's output only through
+the columns $(h-1) d_h + 1, \ldots, h\, d_h$ of $W_O$:
 
 $$\begin{gathered}
-\operatorname{MHA}(X) = \sum_{h=1}^{H} \operatorname{gate}_h\, O^{[h]}\, \big(W_O^{[h]}\big)^\top + b_O,
+\operatorname{MHA}(X) = \sum_{h=1}^{H} \operatorname{gate}_h\, G^{[h]}\, \big(W_O^{[h]}\big)^\top + b_O,
 \\ \operatorname{gate}_h \in \{0, 1\},
 \end{gathered}$$
 
