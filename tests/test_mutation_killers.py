@@ -251,6 +251,67 @@ def test_layer_norm_near_the_float32_overflow_threshold() -> None:
     torch.testing.assert_close(out, torch.tensor([1.0, -1.0] * 8))  # by hand: (x - 0) / s
 
 
+def _vectors_up_to_the_rescaling_threshold(d: int, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` float32 rows with max|x| in (base/3, base/2] and ``n`` with max|x| exactly the float32 threshold.
+
+    base = sqrt(float32 max / d); ``layer_norm`` rescales a vector when max|x| > base / 2, a Python float
+    that torch rounds to float32 when it compares it with a float32 tensor.
+    """
+    base = math.sqrt(torch.finfo(torch.float32).max / d)
+    threshold = torch.tensor(base / 2, dtype=torch.float32)  # () float32, the value the comparison uses
+    g = torch.Generator().manual_seed(seed)
+    sizes = torch.empty(n, 1, dtype=torch.float64).uniform_(base / 3, base / 2, generator=g)  # (n, 1)
+    x = torch.randn(n, d, dtype=torch.float64, generator=g)
+    below = (x / x.abs().amax(-1, keepdim=True) * sizes).float().clamp(-threshold, threshold)  # (n, d)
+    at = (torch.rand(n, d, generator=g) * 2 - 1) * threshold  # (n, d), every |entry| <= threshold
+    at[:, 0] = torch.where(torch.arange(n) % 2 == 0, threshold, -threshold)  # max|x| = threshold exactly
+    return below, at
+
+
+@pytest.mark.parametrize("d", [16, 768])
+def test_layer_norm_below_the_rescaling_threshold_is_the_plain_formula_bit_for_bit(d: int) -> None:
+    """The docstring's promise: vectors not rescaled take the plain formula, bit for bit.
+
+    The plain formula is the docstring's equation with torch ops in its order, gamma * (x - mu) /
+    sqrt(var + eps) + beta, biased variance (``torch.nn.functional.layer_norm`` is not bit-identical to
+    it: its kernel multiplies by 1/sqrt). Dividing by c = max|x| first rounds, so a vector rescaled at
+    or below the threshold (``>=`` for ``>``, or a lower threshold) changes the bits.
+    """
+    from roberta_math.math import layer_norm
+
+    below, at = _vectors_up_to_the_rescaling_threshold(d, 100, seed=d)
+    g = torch.Generator().manual_seed(d + 1)
+    gamma, beta, eps = torch.randn(d, generator=g), torch.randn(d, generator=g), 1e-5
+    for name, x in (("max|x| in (base/3, base/2]", below), ("max|x| = float32(base/2)", at)):
+        mean = x.mean(dim=-1, keepdim=True)  # (n, 1)
+        var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)  # (n, 1), biased
+        plain = gamma * (x - mean) / torch.sqrt(var + eps) + beta  # (n, d)
+        assert torch.isfinite(plain).all()  # no square overflowed: the plain formula is valid here
+        out = layer_norm(x, gamma, beta, eps)
+        differ = int((out != plain).any(dim=-1).sum())
+        assert differ == 0, f"{name}: {differ} of {len(x)} rows differ from the plain formula, by up to " \
+                            f"{(out - plain).abs().max().item():.3g}"
+
+
+@pytest.mark.parametrize("d", [16, 768])
+def test_layer_norm_of_a_rescaled_vector_with_a_large_eps_matches_float64(d: int) -> None:
+    """eps may be any finite number > 0: on a rescaled vector it must become eps / c^2, not vanish.
+
+    With max|x| = 1e19 (above the threshold, about 2.3e18 at d = 16) and eps = 1e37, comparable to the
+    variance; the reference is ``torch.nn.functional.layer_norm`` in float64, where nothing overflows.
+    """
+    import torch.nn.functional as F
+
+    from roberta_math.math import layer_norm
+
+    g = torch.Generator().manual_seed(d)
+    x = torch.randn(4, d, generator=g)
+    x = x / x.abs().amax(-1, keepdim=True) * 1e19  # (4, d), max|x| = 1e19
+    gamma, beta, eps = torch.randn(d, generator=g), torch.randn(d, generator=g), 1e37
+    expected = F.layer_norm(x.double(), (d,), gamma.double(), beta.double(), eps).float()
+    torch.testing.assert_close(layer_norm(x, gamma, beta, eps), expected, atol=1e-5, rtol=1e-5)
+
+
 def test_split_heads_accepts_one_head() -> None:
     from roberta_math.math import merge_heads, split_heads
 
