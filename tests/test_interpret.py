@@ -532,3 +532,51 @@ def test_explain_text_with_no_visible_character_is_refused_like_an_empty_one(cap
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert "nothing to explain" in err and "no visible characters" in err
+
+
+# The bound on N_IG (referee's finding: --steps 100000 asked numpy's leggauss for a 74.5 GiB matrix).
+@pytest.mark.parametrize(("rule", "steps"), [("gausslegendre", 0), ("gausslegendre", -5), ("gausslegendre", 1025),
+                                             ("gausslegendre", 10**5), ("riemann_right", 1), ("riemann_middle", 10**5)])
+def test_quadrature_refuses_steps_out_of_range_at_once(rule, steps):
+    import tracemalloc
+
+    low = 1 if rule == "gausslegendre" else 2
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as raised:
+            quadrature(steps, rule)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(raised.value)
+    assert "\n" not in message
+    assert f"at least {low} steps and at most 1024" in message and f"got {steps}" in message and "1e-4" in message
+    assert peak < 1_000_000  # refused before any node is computed (1025 nodes would need an 8 MB matrix)
+
+
+def test_the_bound_on_steps_itself_is_accepted():
+    from roberta_math.interpret.examples import tiny_model
+
+    MAX_STEPS = 1024  # the bound the error message and the docstrings state
+    for rule in ("gausslegendre", "riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid"):
+        alpha, w = quadrature(MAX_STEPS, rule)
+        assert alpha.shape == w.shape == (1024,) and bool((alpha[1:] > alpha[:-1]).all())
+        assert 0 <= float(alpha[0]) and float(alpha[-1]) <= 1
+    alpha, w = quadrature(MAX_STEPS)
+    assert abs(float((w * alpha**2047).sum()) - 1 / 2048) < 1e-12  # degree 2 N_IG - 1, exactly
+    ids = torch.tensor([[0, 7, 9, 11, 2]])
+    weights = read_weights(tiny_model())
+    result = integrated_gradients(weights, ids, target=2, steps=MAX_STEPS)
+    assert float(result.completeness_error[0]) < 1e-4
+    with pytest.raises(ValueError, match="at most 1024"):
+        integrated_gradients(weights, ids, target=2, steps=MAX_STEPS + 1)
+
+
+@pytest.mark.parametrize("steps", ["1025", "100000"])
+def test_explain_with_too_many_steps_is_one_line(capsys, steps):
+    from roberta_math.cli import main
+
+    assert main(["explain", "good", "--steps", steps]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("roberta-math: error: ") and f"at most 1024 (N_IG), got {steps}" in err and "1e-4" in err

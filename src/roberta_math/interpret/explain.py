@@ -153,9 +153,10 @@ def explain(
     r"""Attribute the logit $z_c$ of one text to its tokens with ``method`` (a key of :data:`METHODS`).
 
     - ``loaded``: a :class:`~roberta_math.model.loading.LoadedModel`; ``label``: the class to
-      explain by name (default: the predicted one); ``steps``: $N_\text{IG}$ for Integrated Gradients.
+      explain by name (default: the predicted one); ``steps``: $N_\text{IG}$ for Integrated Gradients,
+      from 1 to :data:`~roberta_math.interpret.integrated_gradients.MAX_STEPS` (1024).
     - Raises :class:`~roberta_math.errors.UserError` (one line) for an empty text, a text longer
-      than the model's positions, an unknown method or label.
+      than the model's positions, an unknown method or label, or ``steps`` out of range with ``"ig"``.
 
     >>> from roberta_math.model.loading import load_model
     >>> e = explain("What a wonderful day", load_model("embedded"), "occlusion")
@@ -173,6 +174,13 @@ def explain(
 
     if method not in METHODS:
         raise UserError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    if method == "ig":
+        from roberta_math.interpret.integrated_gradients import check_steps
+
+        try:
+            check_steps(steps)
+        except ValueError as error:  # before any model work: one line with the allowed range
+            raise UserError(str(error)) from None
     if not text.strip():
         raise UserError("nothing to explain: give a non-empty text")
     tokenizer = loaded.tokenizer
