@@ -521,3 +521,24 @@ def test_text_argument_with_a_zero_width_space_and_words_is_scored(capsys, model
     status, out, err = run(capsys, "predict", "--model", str(model_dir), "--json", "good\u200bday")
     assert status == 0, err
     assert predicted_texts(out) == ["good\u200bday"]
+
+
+@pytest.mark.parametrize("argv", [
+    [],
+    ["nonsense"],
+    ["predict", "--bogus"],
+    ["evaluate"],
+    ["explain", "good", "--method", "nonsense"],
+    ["explain", "good", "--steps", "abc"],
+    ["predict", "good", "--batch-size", "x"],
+])
+def test_usage_errors_are_one_line_that_points_to_help(argv, capsys):
+    """A usage error is one line naming the problem and --help, not argparse's usage block; exit status 2."""
+    from roberta_math.cli import main
+
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("roberta-math") and ": error: " in lines[0] and lines[0].endswith("--help)")
+    assert "usage:" not in captured.err and captured.out == ""

@@ -38,7 +38,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from roberta_math.errors import UserError
 
@@ -434,6 +434,13 @@ BUILTIN_SUBCOMMANDS: tuple[Subcommand, ...] = (
 # --------------------------------------------------------------------------- entry point
 
 
+class _OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, with a usage error printed as one line that points to ``--help`` (not the usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(extra: Sequence[Subcommand] = ()) -> argparse.ArgumentParser:
     """The argument parser with every registered subcommand (built-in, external, ``extra``).
 
@@ -441,7 +448,7 @@ def build_parser(extra: Sequence[Subcommand] = ()) -> argparse.ArgumentParser:
     >>> args.model, args.texts, args.run is run_predict
     ('embedded', ['I loved it'], True)
     """
-    parser = argparse.ArgumentParser(prog=PROG, description="How RoBERTa classifies sentiment, from the command line.")
+    parser = _OneLineErrorParser(prog=PROG, description="How RoBERTa classifies sentiment, from the command line.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     model_option = argparse.ArgumentParser(add_help=False)
     model_option.add_argument(
