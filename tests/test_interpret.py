@@ -155,9 +155,9 @@ def test_quadrature_rules_integrate_polynomials():
     assert abs(float((w * alpha**9).sum()) - 0.1) < 1e-12  # degree 2m - 1 exactly
     with pytest.raises(ValueError, match="unknown quadrature rule"):
         quadrature(5, "simpson")
-    with pytest.raises(ValueError, match="at least 2 steps"):
+    with pytest.raises(ValueError, match="from 2 to 1024 steps"):
         quadrature(1, "riemann_right")
-    with pytest.raises(ValueError, match="at least 1 steps"):
+    with pytest.raises(ValueError, match="from 1 to 1024 steps"):
         quadrature(0)
 
 
@@ -236,7 +236,8 @@ def test_explain_command_json(capsys, method):
     from roberta_math.interpret.explain import explain
     from roberta_math.model.loading import load_model
 
-    assert main(["explain", "Not bad at all, but the ending was terrible.", "--method", method, "--json", "--steps", "20"]) == 0
+    steps = ["--steps", "20"] if method == "ig" else []  # --steps applies to Integrated Gradients only
+    assert main(["explain", "Not bad at all, but the ending was terrible.", "--method", method, "--json", *steps]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["tokens"][0] == "<s>" and printed["tokens"][-1] == "</s>"
     assert len(printed["tokens"]) == len(printed["scores"])
@@ -253,6 +254,8 @@ def test_explain_command_json(capsys, method):
         (["explain", "   "], "nothing to explain"),
         (["explain", "fine", "--label", "happy"], "unknown label 'happy'"),
         (["explain", "fine", "--steps", "0"], "--steps must be at least 1"),
+        (["explain", "fine", "--method", "rollout", "--steps", "30"], "does not apply to --method rollout"),
+        (["explain", "fine", "--method", "gradient", "--steps", "50"], "does not apply to --method gradient"),
         (["explain", "word " * 300], "the model reads at most 128"),
     ],
 )
@@ -550,7 +553,7 @@ def test_quadrature_refuses_steps_out_of_range_at_once(rule, steps):
         tracemalloc.stop()
     message = str(raised.value)
     assert "\n" not in message
-    assert f"at least {low} steps and at most 1024" in message and f"got {steps}" in message and "1e-4" in message
+    assert f"from {low} to 1024 steps" in message and f"got {steps}" in message and "1e-4" in message
     assert peak < 1_000_000  # refused before any node is computed (1025 nodes would need an 8 MB matrix)
 
 
@@ -568,7 +571,7 @@ def test_the_bound_on_steps_itself_is_accepted():
     weights = read_weights(tiny_model())
     result = integrated_gradients(weights, ids, target=2, steps=MAX_STEPS)
     assert float(result.completeness_error[0]) < 1e-4
-    with pytest.raises(ValueError, match="at most 1024"):
+    with pytest.raises(ValueError, match="from 1 to 1024 steps"):
         integrated_gradients(weights, ids, target=2, steps=MAX_STEPS + 1)
 
 
@@ -579,4 +582,4 @@ def test_explain_with_too_many_steps_is_one_line(capsys, steps):
     assert main(["explain", "good", "--steps", steps]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
-    assert err.startswith("roberta-math: error: ") and f"at most 1024 (N_IG), got {steps}" in err and "1e-4" in err
+    assert err.startswith("roberta-math: error: ") and f"from 1 to 1024 steps (N_IG), got {steps}" in err and "1e-4" in err

@@ -8,6 +8,10 @@ import json
 from roberta_math.cli import Subcommand
 from roberta_math.errors import UserError
 from roberta_math.interpret.explain import METHODS
+from roberta_math.interpret.integrated_gradients import MAX_STEPS, check_steps
+
+DEFAULT_STEPS = 50
+"""Integrated Gradients nodes when ``--steps`` is not given."""
 from roberta_math.labels import LABEL_SPELLINGS, LABELS, parse_label
 
 
@@ -17,7 +21,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="attribution method (default: ig, Integrated Gradients from <mask>)")
     parser.add_argument("--label", help="explain this class instead of the predicted one: negative, neutral, positive "
                         "(any case) or 0, 1, 2, as in evaluate's data files")
-    parser.add_argument("--steps", type=int, default=50, help="Integrated Gradients steps N_IG (default: 50)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"Integrated Gradients steps N_IG, 1 to {MAX_STEPS} (default: {DEFAULT_STEPS}); only with --method ig")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -70,14 +75,21 @@ def _run(args: argparse.Namespace) -> int:
     from roberta_math.interpret.explain import explain
     from roberta_math.model.loading import load_model
 
-    if args.steps < 1:
-        raise UserError(f"--steps must be at least 1, got {args.steps}")
+    if args.steps is not None and args.method != "ig":
+        raise UserError(f"--steps sets Integrated Gradients' nodes and does not apply to --method {args.method}: drop it")
+    steps = DEFAULT_STEPS if args.steps is None else args.steps
+    if steps < 1:
+        raise UserError(f"--steps must be at least 1, got {steps}")
+    try:
+        check_steps(steps)  # before the model is loaded: a bad --steps fails at once
+    except ValueError as error:
+        raise UserError(str(error)) from None
     blank = blank_reason(args.text)
     if blank is not None and blank != "empty text":  # an empty text: explain() says "nothing to explain"
         raise UserError(f"nothing to explain: the text has {blank}; give some words")
     label = _label_name(args.label)
     loaded = load_model(args.model)
-    result = explain(args.text, loaded, args.method, label=label, steps=args.steps).as_dict()
+    result = explain(args.text, loaded, args.method, label=label, steps=steps).as_dict()
     print(json.dumps(result, ensure_ascii=False) if args.json else format_explanation(result))
     return 0
 

@@ -55,21 +55,21 @@ builds an $N_\text{IG} \times N_\text{IG}$ float64 matrix (75 GiB at $10^5$ node
 def check_steps(steps: int, rule: str = "gausslegendre") -> None:
     r"""Raise ``ValueError`` (one line: the allowed range and why) unless ``rule`` is known and ``steps`` is in range.
 
-    The range is $1 \le N_	ext{IG} \le$ :data:`MAX_STEPS` for Gauss-Legendre and $2 \le N_	ext{IG} \le$
+    The range is $1 \le N_\text{IG} \le$ :data:`MAX_STEPS` for Gauss-Legendre and $2 \le N_\text{IG} \le$
     :data:`MAX_STEPS` for the Riemann rules. Nothing is allocated, so a huge ``steps`` is refused at once.
 
     >>> check_steps(MAX_STEPS)
     >>> check_steps(MAX_STEPS + 1)
     Traceback (most recent call last):
     ...
-    ValueError: gausslegendre needs at least 1 steps and at most 1024 (N_IG), got 1025: 64 Gauss-Legendre nodes already bring the completeness error below 1e-4, and more only cost time and memory
+    ValueError: gausslegendre needs from 1 to 1024 steps (N_IG), got 1025: 64 Gauss-Legendre nodes already bring the completeness error below 1e-4, and more only cost time and memory
     """
     if rule not in RULES:
         raise ValueError(f"unknown quadrature rule {rule!r}: use one of {', '.join(RULES)}")
     low = 1 if rule == "gausslegendre" else 2
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not low <= steps <= MAX_STEPS:
         raise ValueError(
-            f"{rule} needs at least {low} steps and at most {MAX_STEPS} (N_IG), got {steps!r}: 64 Gauss-Legendre "
+            f"{rule} needs from {low} to {MAX_STEPS} steps (N_IG), got {steps!r}: 64 Gauss-Legendre "
             "nodes already bring the completeness error below 1e-4, and more only cost time and memory"
         )
 
