@@ -583,3 +583,14 @@ def test_explain_with_too_many_steps_is_one_line(capsys, steps):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert err.startswith("roberta-math: error: ") and f"from 1 to 1024 steps (N_IG), got {steps}" in err and "1e-4" in err
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\u200b\u200b", "\x07", "\ufeff \u200b"])
+def test_explain_refuses_a_text_with_nothing_visible(text):
+    """The Python API agrees with the readers and the command line: nothing visible, nothing to explain."""
+    from roberta_math.errors import UserError
+    from roberta_math.interpret.explain import explain
+    from roberta_math.model.loading import load_model
+
+    with pytest.raises(UserError, match="nothing to explain"):
+        explain(text, load_model("embedded"), "gradient")

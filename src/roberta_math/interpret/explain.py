@@ -155,7 +155,8 @@ def explain(
     - ``loaded``: a :class:`~roberta_math.model.loading.LoadedModel`; ``label``: the class to
       explain by name (default: the predicted one); ``steps``: $N_\text{IG}$ for Integrated Gradients,
       from 1 to :data:`~roberta_math.interpret.integrated_gradients.MAX_STEPS` (1024).
-    - Raises :class:`~roberta_math.errors.UserError` (one line) for an empty text, a text longer
+    - Raises :class:`~roberta_math.errors.UserError` (one line) for an empty text (or one of
+      invisible characters only, as the file readers skip them), a text longer
       than the model's positions, an unknown method or label, or ``steps`` out of range with ``"ig"``.
 
     >>> from roberta_math.model.loading import load_model
@@ -181,8 +182,13 @@ def explain(
             check_steps(steps)
         except ValueError as error:  # before any model work: one line with the allowed range
             raise UserError(str(error)) from None
-    if not text.strip():
+    from roberta_math.data.readers import blank_reason
+
+    blank = blank_reason(text)
+    if blank == "empty text":
         raise UserError("nothing to explain: give a non-empty text")
+    if blank is not None:  # only invisible characters (zero-width spaces, control characters)
+        raise UserError(f"nothing to explain: the text has {blank}; give some words")
     tokenizer = loaded.tokenizer
     with quiet_transformers():  # no "longer than the maximum" log line: the error below says it once
         ids_list = tokenizer(text)["input_ids"]
