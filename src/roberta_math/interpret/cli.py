@@ -8,11 +8,11 @@ import json
 from roberta_math.cli import Subcommand
 from roberta_math.errors import UserError
 from roberta_math.interpret.explain import METHODS
-from roberta_math.interpret.integrated_gradients import MAX_STEPS, check_steps
+from roberta_math.interpret.integrated_gradients import MAX_STEPS
+from roberta_math.labels import LABEL_SPELLINGS, LABELS, parse_label
 
 DEFAULT_STEPS = 50
 """Integrated Gradients nodes when ``--steps`` is not given."""
-from roberta_math.labels import LABEL_SPELLINGS, LABELS, parse_label
 
 
 def _add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,8 +71,7 @@ def _label_name(given: str | None) -> str | None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from roberta_math.data.readers import blank_reason
-    from roberta_math.interpret.explain import explain
+    from roberta_math.interpret.explain import check_request, explain
     from roberta_math.model.loading import load_model
 
     if args.steps is not None and args.method != "ig":
@@ -80,13 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     steps = DEFAULT_STEPS if args.steps is None else args.steps
     if steps < 1:
         raise UserError(f"--steps must be at least 1, got {steps}")
-    try:
-        check_steps(steps)  # before the model is loaded: a bad --steps fails at once
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    blank = blank_reason(args.text)
-    if blank is not None and blank != "empty text":  # an empty text: explain() says "nothing to explain"
-        raise UserError(f"nothing to explain: the text has {blank}; give some words")
+    check_request(args.text, args.method, steps)  # before the model is loaded: bad input fails at once
     label = _label_name(args.label)
     loaded = load_model(args.model)
     result = explain(args.text, loaded, args.method, label=label, steps=steps).as_dict()

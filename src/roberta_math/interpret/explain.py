@@ -142,6 +142,33 @@ def scores_for_ids(
     return scores.detach(), extra
 
 
+def check_request(text: str, method: str, steps: int = 50) -> None:
+    """The checks of :func:`explain` that need no model: a known method, ``steps`` in range for ``"ig"``, a visible text.
+
+    Raises :class:`~roberta_math.errors.UserError` (one line); the command line calls it before loading the model.
+
+    >>> check_request("good", "ig", 2000)
+    Traceback (most recent call last):
+    ...
+    roberta_math.errors.UserError: gausslegendre needs from 1 to 1024 steps (N_IG), got 2000: 64 Gauss-Legendre nodes already bring the completeness error below 1e-4, and more only cost time and memory
+    """
+    from roberta_math.data.readers import blank_reason
+    from roberta_math.interpret.integrated_gradients import check_steps
+
+    if method not in METHODS:
+        raise UserError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
+    if method == "ig":
+        try:
+            check_steps(steps)
+        except ValueError as error:  # before any model work: one line with the allowed range
+            raise UserError(str(error)) from None
+    blank = blank_reason(text)
+    if blank == "empty text":
+        raise UserError("nothing to explain: give a non-empty text")
+    if blank is not None:  # only invisible characters (zero-width spaces, control characters)
+        raise UserError(f"nothing to explain: the text has {blank}; give some words")
+
+
 def explain(
     text: str,
     loaded: Any,
@@ -173,22 +200,7 @@ def explain(
     from roberta_math.model.loading import quiet_transformers
     from roberta_math.model.weights import read_weights
 
-    if method not in METHODS:
-        raise UserError(f"unknown method {method!r}: use one of {', '.join(METHODS)}")
-    if method == "ig":
-        from roberta_math.interpret.integrated_gradients import check_steps
-
-        try:
-            check_steps(steps)
-        except ValueError as error:  # before any model work: one line with the allowed range
-            raise UserError(str(error)) from None
-    from roberta_math.data.readers import blank_reason
-
-    blank = blank_reason(text)
-    if blank == "empty text":
-        raise UserError("nothing to explain: give a non-empty text")
-    if blank is not None:  # only invisible characters (zero-width spaces, control characters)
-        raise UserError(f"nothing to explain: the text has {blank}; give some words")
+    check_request(text, method, steps)
     tokenizer = loaded.tokenizer
     with quiet_transformers():  # no "longer than the maximum" log line: the error below says it once
         ids_list = tokenizer(text)["input_ids"]
